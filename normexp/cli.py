@@ -1,0 +1,147 @@
+"""Command line: ``python run.py --config bn_vs_ln.yaml [options]``.
+
+Exit codes: 0 done; 2 bad input or unusable data/results folder (one line, no
+traceback unless ``--debug``); 130 interrupted (finished runs are kept);
+1 an unexpected failure.
+"""
+
+import argparse
+import shlex
+import signal
+import sys
+import traceback
+
+from normexp import config as config_module
+from normexp import datasets, report, runner, store
+from normexp.errors import NormexpError
+
+EPILOG = """examples:
+  python run.py --config bn_vs_ln.yaml            train what is missing, then report
+  python run.py --config quick --dry-run          list runs and which are done
+  python run.py --config bn_vs_ln --report-only   rebuild the report from the store"""
+
+
+def parser():
+    parse = argparse.ArgumentParser(
+        prog="run.py", description="Train normalization variants over seeds and report.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parse.add_argument("--config", required=True,
+                       help="a YAML file, or a bare name resolved under configs/")
+    parse.add_argument("--out", default="results", help="results folder (default: results)")
+    parse.add_argument("--seeds", type=seed_list, help="override the seeds, e.g. 0,1,2")
+    parse.add_argument("--epochs", type=positive_int, help="override the epochs of every run")
+    parse.add_argument("--only", action="append", default=[], metavar="NAME",
+                       help="train only this variant (repeatable)")
+    parse.add_argument("--jobs", type=positive_int,
+                       help="parallel training processes (default: one per core, 1 on a GPU)")
+    parse.add_argument("--data-dir", help="folder with mnist.npz or the IDX .gz files "
+                       "(default: data.dir, then $NORMEXP_DATA_DIR, then Keras)")
+    parse.add_argument("--dry-run", action="store_true", help="list the runs; train nothing")
+    parse.add_argument("--force", action="store_true", help="retrain runs already stored")
+    parse.add_argument("--report-only", action="store_true",
+                       help="rebuild the report from the store without training")
+    parse.add_argument("--quiet", action="store_true", help="no progress output")
+    parse.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parse
+
+
+def seed_list(text):
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers, got {text!r}")
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"must be distinct integers >= 0, got {text!r}")
+    return seeds
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be an integer > 0, got {text!r}")
+    return value
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        return run(args)
+    except runner.Interrupted as stop:
+        print(f"\nInterrupted: {stop.finished} runs finished and stored in this session, "
+              f"{stop.remaining} left. Resume with:\n  python run.py "
+              f"{shlex.join(argv if argv is not None else sys.argv[1:])}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\nInterrupted before training started; nothing was lost.", file=sys.stderr)
+        return 130
+    except NormexpError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"normexp: error: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+def raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(args):
+    overrides = {key: value for key, value in (("seeds", args.seeds), ("epochs", args.epochs))
+                 if value is not None}
+    study = config_module.load_study(args.config, overrides)
+    runs = config_module.select_runs(study, args.only)
+    if args.report_only:
+        print(report.build_report(args.out, study.name))
+        return 0
+    if args.dry_run:
+        print(dry_run_listing(study, runner.plan(study, runs, args.out, args.force), args.out))
+        return 0
+    store.prepare(args.out, study.name, config_module.study_record(study))
+    with store.lock_study(args.out, study.name):
+        train(study, runs, args)
+    if not args.quiet:
+        print(report.build_report(args.out, study.name))
+    else:
+        report.build_report(args.out, study.name)
+    return 0
+
+
+def train(study, runs, args):
+    plan = runner.plan(study, runs, args.out, args.force)
+    for note in plan.notes:
+        print(note, file=sys.stderr)
+    if not plan.todo:
+        say(args, f"All {len(plan.done)} runs of {study.name} are already in {args.out}; "
+                  "nothing to train (use --force to retrain).")
+        return
+    for dataset, validation in {(r.settings.data.dataset, r.settings.data.validation)
+                                for r in plan.todo}:
+        dataset_dir = args.data_dir or next(r.settings.data.dir for r in plan.todo)
+        datasets.load(dataset, validation, dataset_dir)  # fail now, not in a worker
+    runner.dry_check(study, plan.todo)
+    jobs = runner.choose_jobs(args.jobs or study.jobs, len(plan.todo))
+    say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already done) "
+              f"with {jobs} worker{'s' if jobs > 1 else ''}.")
+    runner.execute(plan, args.out, jobs, args.data_dir, args.quiet)
+
+
+def say(args, message):
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+def dry_run_listing(study, plan, out):
+    done = {(spec.condition, spec.seed) for spec in plan.done}
+    lines = [f"{study.name}: {len(plan.todo)} to train, {len(plan.done)} done (store: {out})"]
+    for spec in plan.done + plan.todo:
+        state = "done" if (spec.condition, spec.seed) in done else "to train"
+        lines.append(f"  {spec.condition:<40} seed {spec.seed:<4} {state}")
+    return "\n".join(lines + plan.notes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""Load a study config (YAML) into a validated, frozen ``Study``.
+
+Everything is checked here, before anything trains: unknown keys (with the
+nearest valid one), types, ranges, registry names, variant names, sweep keys
+and the report's references to variants. Each problem raises ``ConfigError``
+naming the file and the field. YAML is read with ``yaml.safe_load`` only.
+"""
+
+import copy
+import dataclasses
+import hashlib
+import itertools
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from normexp import datasets, schema
+from normexp.errors import ConfigError
+from normexp.settings import ReportConfig, RunSettings, settings_to_dict
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+SECTIONS = ("data", "train", "model")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_RULE = ("must be 1-64 characters of letters, digits, '_', '.', '-', starting with a "
+             "letter or digit, without '__'")
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyHeader:
+    """The top-level keys of a config file (sections are validated separately)."""
+
+    name: str | None = schema.field(None)
+    description: str = schema.field("")
+    seeds: tuple[int, ...] = schema.field((0, 1, 2), lambda seeds: None if seeds and all(
+        seed >= 0 for seed in seeds) and len(set(seeds)) == len(seeds)
+        else "must be a non-empty list of distinct integers >= 0")
+    data: dict = schema.field({})
+    train: dict = schema.field({})
+    model: dict = schema.field({})
+    variants: tuple[dict, ...] = schema.field(())
+    sweep: dict = schema.field({})
+    report: dict = schema.field({})
+    jobs: int | None = schema.field(None, schema.positive)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One training run: a variant at one sweep point with one seed."""
+
+    study: str
+    variant: str
+    point: tuple  # ((dotted_key, value), ...) of the sweep; () without a sweep
+    seed: int
+    settings: RunSettings
+
+    @property
+    def condition(self):
+        """Variant plus sweep point: what the report aggregates seeds over."""
+        return condition_label(self.variant, self.point)
+
+    def resolved(self):
+        """The complete JSON-ready description written to ``config.json``."""
+        return {"study": self.study, "variant": self.variant, "condition": self.condition,
+                "point": {key: value for key, value in self.point}, "seed": self.seed,
+                **settings_to_dict(self.settings)}
+
+    def fingerprint(self):
+        """Hash of what defines the result (the data folder's location does not)."""
+        defining = settings_to_dict(self.settings)
+        defining["data"].pop("dir")
+        defining["seed"] = self.seed
+        return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    name: str
+    description: str
+    source: str
+    seeds: tuple
+    variants: tuple      # variant names in config order
+    conditions: tuple    # condition labels in config order
+    runs: tuple          # RunSpec, ordered condition-major, then seed
+    report: ReportConfig
+    jobs: int | None
+
+
+def condition_label(variant, point):
+    parts = [variant] + [f"{key}={format_value(value)}" for key, value in point]
+    return "__".join(parts)
+
+
+def format_value(value):
+    text = "-".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return re.sub(r"[^A-Za-z0-9._-]", "-", text)
+
+
+def resolve_path(config):
+    """A bare name (``bn_vs_ln`` or ``bn_vs_ln.yaml``) resolves under configs/."""
+    path = Path(config)
+    if path.exists() or path.parent != Path("."):
+        return path
+    for candidate in (CONFIG_DIR / config, CONFIG_DIR / f"{config}.yaml"):
+        if candidate.exists():
+            return candidate
+    return path
+
+
+def read_yaml(path):
+    if not path.is_file():
+        problem = "is a folder, not a file" if path.is_dir() else "file not found"
+        available = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+        raise ConfigError(path, "", f"{problem} (configs shipped in {CONFIG_DIR}: {available})")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        reason = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(path, where, f"not valid YAML: {reason}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(path, "", f"not a UTF-8 text file ({error.reason})") from None
+    if raw is None:
+        raise ConfigError(path, "", "the file is empty; see configs/quick.yaml for an example")
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "", f"the top level must be a mapping of keys "
+                          f"(name, data, train, model, variants, ...), got {schema.describe(raw)}")
+    return raw
+
+
+def load_study(config, overrides=None):
+    """Read, override (``{"seeds": [...], "epochs": N}``), validate and expand."""
+    path = resolve_path(config)
+    raw = read_yaml(path)
+    apply_overrides(raw, overrides or {})
+    header = schema.build(StudyHeader, raw, path, "")
+    name = header.name or path.stem
+    if not NAME_PATTERN.match(name) or "__" in name:
+        raise ConfigError(path, "name", f"{NAME_RULE}, got {name!r}")
+    base = {section: copy.deepcopy(getattr(header, section)) for section in SECTIONS}
+    validate_settings(base, path, "")
+    variants = expand_variants(header.variants, base, path)
+    points = expand_sweep(header.sweep, variants, path)
+    report = schema.build(ReportConfig, header.report, path, "report")
+    check_report(report, [name for name, _ in variants], path)
+    runs = tuple(RunSpec(name, variant, point, seed, settings)
+                 for variant, merged in variants for point in points
+                 for settings in [validate_settings(apply_point(merged, point), path, "")]
+                 for seed in header.seeds)
+    conditions = tuple(dict.fromkeys(run.condition for run in runs))
+    return Study(name, header.description, str(path), header.seeds,
+                 tuple(variant for variant, _ in variants), conditions, runs, report,
+                 header.jobs)
+
+
+def apply_overrides(raw, overrides):
+    if "seeds" in overrides:
+        raw["seeds"] = list(overrides["seeds"])
+    if "epochs" in overrides:
+        train = raw.setdefault("train", {})
+        if isinstance(train, dict):
+            train["epochs"] = overrides["epochs"]
+        for variant in raw.get("variants") or []:
+            if isinstance(variant, dict) and isinstance(variant.get("train"), dict):
+                variant["train"].pop("epochs", None)
+
+
+def validate_settings(merged, path, prefix):
+    """``RunSettings`` from merged section mappings, plus cross-field checks."""
+    merged = copy.deepcopy(merged)
+    train = merged.get("train")
+    if isinstance(train, dict) and isinstance(train.get("optimizer"), str):
+        train["optimizer"] = {"name": train["optimizer"]}
+    settings = schema.build(RunSettings, merged, path, prefix)
+    available = datasets.train_size(settings.data.dataset, settings.data.validation)
+    if settings.train.batch_size > available:
+        raise ConfigError(path, schema.join(prefix, "train.batch_size"),
+                          f"must be <= the {available} training examples, got "
+                          f"{settings.train.batch_size}")
+    return settings
+
+
+def expand_variants(entries, base, path):
+    """``[(name, merged_sections)]``; each entry deep-merges over the base."""
+    if not entries:
+        raise ConfigError(path, "variants", "needs at least one entry, e.g. "
+                          "'variants: [{name: no_norm, model: {norm: none}}]'")
+    seen, variants = set(), []
+    for index, entry in enumerate(entries):
+        field_path = f"variants[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(path, field_path, f"must be a mapping, got {schema.describe(entry)}")
+        for key in entry:
+            if key not in ("name", "description", *SECTIONS):
+                raise ConfigError(path, f"{field_path}.{key}", schema.unknown_key_problem(
+                    key, ("name", "description", *SECTIONS)))
+        name = entry.get("name")
+        check_variant_name(name, seen, path, f"{field_path}.name")
+        seen.add(name)
+        overrides = {section: entry[section] for section in SECTIONS if section in entry}
+        merged = deep_merge(base, overrides)
+        validate_settings(merged, path, f"{field_path}({name})")
+        variants.append((name, merged))
+    return variants
+
+
+def check_variant_name(name, seen, path, field_path):
+    if name is None:
+        raise ConfigError(path, field_path, "every variant needs a name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name) or "__" in name:
+        raise ConfigError(path, field_path, f"{NAME_RULE}, got {name!r}")
+    if name in seen:
+        raise ConfigError(path, field_path, f"duplicate variant name {name!r}")
+
+
+def deep_merge(base, override):
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def expand_sweep(sweep, variants, path):
+    """Every combination of the sweep's values, as tuples of (key, value)."""
+    for key, values in sweep.items():
+        check_sweep_key(key, path)
+        if not isinstance(values, list) or not values:
+            raise ConfigError(path, f"sweep.{key}", "must be a non-empty list of values, got "
+                              f"{schema.describe(values)}")
+        for index, value in enumerate(values):
+            for name, merged in variants:
+                try:
+                    validate_settings(apply_point(merged, ((key, value),)), path, "")
+                except ConfigError as error:
+                    raise ConfigError(path, f"sweep.{key}[{index}]",
+                                      f"{error.problem} (for variant {name!r})") from None
+    keys = list(sweep)
+    return [tuple(zip(keys, combination))
+            for combination in itertools.product(*(sweep[key] for key in keys))]
+
+
+def check_sweep_key(key, path):
+    section, _, field_name = str(key).partition(".")
+    if section not in SECTIONS:
+        raise ConfigError(path, f"sweep.{key}", "must be a dotted key starting with one of "
+                          f"{', '.join(SECTIONS)} (e.g. train.batch_size)")
+    section_class = {f.name: f.type for f in dataclasses.fields(RunSettings)}[section]
+    names = [f.name for f in dataclasses.fields(section_class)]
+    if field_name not in names:
+        raise ConfigError(path, f"sweep.{key}",
+                          f"names no field: {schema.unknown_key_problem(field_name, names)}")
+
+
+def apply_point(merged, point):
+    result = copy.deepcopy(merged)
+    for key, value in point:
+        section, _, field_name = key.partition(".")
+        result.setdefault(section, {})[field_name] = copy.deepcopy(value)
+    return result
+
+
+def check_report(report, names, path):
+    if report.baseline is not None and report.baseline not in names:
+        raise ConfigError(path, "report.baseline", f"names no variant; variants: "
+                          f"{', '.join(names)}; got {report.baseline!r}")
+    for index, panel in enumerate(report.panels):
+        if panel.variant not in names:
+            raise ConfigError(path, f"report.panels[{index}].variant",
+                              f"names no variant; variants: {', '.join(names)}")
+    for variant, metrics in report.reference.items():
+        check_reference(variant, metrics, names, path)
+
+
+REFERENCE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
+
+
+def check_reference(variant, metrics, names, path):
+    field_path = f"report.reference.{variant}"
+    if variant not in names:
+        raise ConfigError(path, field_path, f"names no variant; variants: {', '.join(names)}")
+    if not isinstance(metrics, dict):
+        raise ConfigError(path, field_path, "must map a metric to {epoch: value}")
+    for metric, by_epoch in metrics.items():
+        if metric not in REFERENCE_METRICS:
+            raise ConfigError(path, f"{field_path}.{metric}", schema.unknown_key_problem(
+                metric, REFERENCE_METRICS))
+        valid = isinstance(by_epoch, dict) and all(
+            isinstance(epoch, int) and epoch > 0 and isinstance(value, (int, float))
+            and not isinstance(value, bool) for epoch, value in by_epoch.items())
+        if not valid:
+            raise ConfigError(path, f"{field_path}.{metric}",
+                              "must map epoch numbers (1, 2, ...) to numbers")
+
+
+def select_runs(study, only):
+    """The study's runs of the variants named in ``only`` (all when empty)."""
+    for name in only:
+        if name not in study.variants:
+            raise ConfigError(study.source, "--only", f"names no variant: {name!r}; variants: "
+                              f"{', '.join(study.variants)}")
+    return [run for run in study.runs if not only or run.variant in only]
+
+
+def study_record(study):
+    """What the report needs of the study, written to ``study.json``."""
+    return {"name": study.name, "description": study.description, "source": study.source,
+            "seeds": list(study.seeds), "variants": list(study.variants),
+            "conditions": list(study.conditions), "report": settings_to_dict(study.report),
+            "runs": [{"condition": run.condition, "variant": run.variant, "seed": run.seed,
+                      "fingerprint": run.fingerprint(), "epochs": run.settings.train.epochs}
+                     for run in study.runs]}

@@ -1,0 +1,121 @@
+"""The dataset registry and loaders: local npz / IDX files first, then Keras.
+
+Data contract: ``load(data_config)`` returns a ``Splits`` whose images are
+float32 in [0, 1] with shape (n, 28, 28) and whose labels are int32 in 0..9.
+``validation: test`` validates on the official test set (as the article does);
+a fraction ``f`` holds out that share of the training set, chosen by a fixed
+permutation (seed 0, independent of the run's seed) so every run sees the same
+split, and keeps the test set for one evaluation at the end.
+"""
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+
+from normexp import idx_files
+from normexp.errors import DataError
+from normexp.registry import Registry
+
+DATA_DIR_VARIABLE = "NORMEXP_DATA_DIR"
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    keras_name: str
+    train_size: int
+    test_size: int
+    system_dirs: tuple = ()
+
+
+DATASETS = Registry("dataset")
+DATASETS.register("mnist", DatasetInfo("mnist", 60000, 10000))
+DATASETS.register("fashion_mnist", DatasetInfo(
+    "fashion_mnist", 60000, 10000, ("/usr/share/datasets/fashion-mnist",)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Splits:
+    """Training, validation and (when held out separately) test arrays."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    source: str
+
+
+def train_size(dataset, validation):
+    """Examples used for training, known before loading anything."""
+    total = DATASETS.get(dataset).train_size
+    return total if validation == "test" else total - held_out_count(total, validation)
+
+
+def held_out_count(total, fraction):
+    return max(1, int(round(total * fraction)))
+
+
+def load(dataset, validation, data_dir=None):
+    """The float32 splits of ``dataset``; cached, so each process loads once."""
+    return _load_cached(dataset, validation, str(data_dir) if data_dir else None)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(dataset, validation, data_dir):
+    raw, source = load_raw(dataset, data_dir)
+    x_train, y_train, x_test, y_test = (scale(raw[0]), raw[1].astype(np.int32),
+                                        scale(raw[2]), raw[3].astype(np.int32))
+    if validation == "test":
+        return Splits(x_train, y_train, x_test, y_test, None, None, source)
+    order = np.random.default_rng(0).permutation(len(x_train))
+    held = order[:held_out_count(len(x_train), validation)]
+    kept = order[len(held):]
+    return Splits(x_train[kept], y_train[kept], x_train[held], y_train[held],
+                  x_test, y_test, source)
+
+
+def scale(images):
+    return (images.astype(np.float32) / np.float32(255.0))
+
+
+def load_raw(dataset, data_dir=None):
+    """uint8 ``(x_train, y_train, x_test, y_test)`` and a description of the source."""
+    info = DATASETS.get(dataset)
+    folder = data_dir or os.environ.get(DATA_DIR_VARIABLE)
+    if folder:
+        if not Path(folder).is_dir():
+            raise DataError(f"data folder {folder} does not exist; {how_to_provide(dataset)}")
+        found = idx_files.find_local(Path(folder), dataset)
+        if found is None:
+            raise DataError(f"no {dataset}.npz or {dataset} IDX .gz files in {folder}; "
+                            f"{how_to_provide(dataset)}")
+        return idx_files.read(found), str(found)
+    for system_dir in info.system_dirs:
+        found = idx_files.find_local(Path(system_dir), dataset)
+        if found is not None:
+            return idx_files.read(found), str(found)
+    return load_with_keras(dataset, info)
+
+
+def load_with_keras(dataset, info):
+    from normexp.tf_backend import keras
+
+    loader = getattr(keras.datasets, info.keras_name)
+    try:
+        (x_train, y_train), (x_test, y_test) = loader.load_data()
+    except Exception as error:  # Keras raises several types for a failed download.
+        raise DataError(f"{dataset} not found locally and Keras could not download it "
+                        f"({type(error).__name__}); {how_to_provide(dataset)}") from error
+    arrays = (x_train, y_train, x_test, y_test)
+    idx_files.check_arrays(arrays, f"Keras' {dataset}")
+    return arrays, f"keras.datasets.{info.keras_name}"
+
+
+def how_to_provide(dataset):
+    return (f"either put {dataset}.npz (keys x_train, y_train, x_test, y_test) or the four "
+            f"official IDX .gz files in a folder and set {DATA_DIR_VARIABLE} (or --data-dir, "
+            f"or data.dir) to it, or unset it and let Keras download {dataset} (needs internet)")

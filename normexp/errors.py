@@ -1,0 +1,33 @@
+"""User-facing errors: each becomes one line on stderr and exit code 2."""
+
+
+class NormexpError(Exception):
+    """An error the user can fix; ``str(error)`` is the whole message."""
+
+    exit_code = 2
+
+
+class ConfigError(NormexpError):
+    """A config file (or a CLI override) holds something not allowed.
+
+    Formats as ``<file>: <field>: <problem>`` so the user knows where to look.
+    """
+
+    def __init__(self, source, field, problem):
+        self.source = str(source)
+        self.field = field
+        self.problem = problem
+        location = f"{self.source}: {field}" if field else self.source
+        super().__init__(f"{location}: {problem}")
+
+
+class DataError(NormexpError):
+    """A dataset file is missing, truncated or not what it claims to be."""
+
+
+class StoreError(NormexpError):
+    """The results folder cannot be used (not writable, disk full, locked)."""
+
+
+class StudyBusyError(StoreError):
+    """Another process holds the study's lock."""

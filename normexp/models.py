@@ -1,0 +1,52 @@
+"""Build the study's MLP from a ``ModelConfig``.
+
+Shape: ``Flatten → [hidden block] × len(hidden) → Dense(10, softmax)``, where a
+hidden block is
+
+* ``placement: after``  — ``Dense(units, activation)``, then the norm layer
+  (the article's order);
+* ``placement: before`` — ``Dense(units)``, the norm layer, then the activation
+  (the BatchNorm paper's order). The Dense bias is dropped when the norm layer
+  has its own shift (beta), since the norm's mean subtraction cancels it;
+
+each followed by ``Dropout(dropout)`` when ``dropout > 0``.
+"""
+
+from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly, before keras)
+from normexp.norms import NORMS
+
+import keras  # noqa: E402
+
+
+def build_model(model_config, input_shape=(28, 28), classes=10):
+    """A ``keras.Sequential`` for ``model_config``; layer names are stable per index."""
+    layers = [keras.Input(shape=input_shape), keras.layers.Flatten(name="flatten")]
+    for index, units in enumerate(model_config.hidden, start=1):
+        layers.extend(hidden_block(model_config, units, index))
+    layers.append(keras.layers.Dense(classes, activation="softmax", name="output"))
+    return keras.Sequential(layers, name=f"mlp_{model_config.norm}_{model_config.placement}")
+
+
+def hidden_block(model_config, units, index):
+    norm = NORMS.get(model_config.norm)
+    norm_layer = norm.build(dict(model_config.norm_args), name=f"{model_config.norm}_norm_{index}")
+    if norm_layer is None:
+        block = [keras.layers.Dense(units, activation=model_config.activation,
+                                    name=f"dense_{index}")]
+    elif model_config.placement == "after":
+        block = [keras.layers.Dense(units, activation=model_config.activation,
+                                    name=f"dense_{index}"), norm_layer]
+    else:
+        use_bias = not norm.has_shift(model_config.norm_args)
+        block = [keras.layers.Dense(units, use_bias=use_bias, name=f"dense_{index}"), norm_layer,
+                 keras.layers.Activation(model_config.activation, name=f"activation_{index}")]
+    if model_config.dropout > 0:
+        block.append(keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}"))
+    return block
+
+
+def parameter_counts(model):
+    """``(trainable, non_trainable)`` scalar counts."""
+    trainable = sum(int(weight.numpy().size) for weight in model.trainable_weights)
+    frozen = sum(int(weight.numpy().size) for weight in model.non_trainable_weights)
+    return trainable, frozen

@@ -1,0 +1,49 @@
+"""Name → builder registries (norm layers, optimizers, datasets, activations).
+
+Adding an entry is one ``register`` call; ``get`` on an unknown name raises a
+``ValueError`` that quotes the name and lists every valid one.
+"""
+
+import difflib
+
+
+class Registry:
+    """A mapping from lowercase names to builders, with helpful lookup errors."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self._entries = {}
+
+    def register(self, name, builder=None):
+        """Register ``builder`` under ``name``; usable as a decorator."""
+
+        def add(function):
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._entries[name] = function
+            return function
+
+        return add(builder) if builder is not None else add
+
+    def names(self):
+        return sorted(self._entries)
+
+    def __contains__(self, name):
+        return name in self._entries
+
+    def get(self, name):
+        if name not in self._entries:
+            raise ValueError(unknown_name_message(self.kind, name, self.names()))
+        return self._entries[name]
+
+
+def closest(name, valid_names):
+    """The valid name nearest to ``name``, or None when nothing is close."""
+    matches = difflib.get_close_matches(str(name), list(valid_names), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def unknown_name_message(kind, name, valid_names):
+    suggestion = closest(name, valid_names)
+    hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+    return f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid_names)}"

@@ -1,0 +1,161 @@
+"""Build a study's report from its store alone: REPORT.md, CSVs and PNG figures.
+
+``build_report(out, study_name)`` reads ``study.json`` and the run records
+(never the YAML, never a model), so it can be rebuilt at any time with
+``run.py --report-only``. Diverged and missing runs are listed, never plotted.
+"""
+
+import csv
+import datetime
+import io
+import math
+
+from normexp import report_data, report_plots, report_tables, stats, store
+from normexp.errors import StoreError
+
+FIGURES = {"curves": "curves.png", "final": "final_val_accuracy.png",
+           "article": "article_figure.png"}
+
+
+def build_report(out, study_name):
+    """Write the report files; return the console summary text."""
+    folder = store.study_dir(out, study_name)
+    try:
+        study_record = store.read_json(folder / "study.json")
+    except store.CorruptRecord as reason:
+        raise StoreError(f"{folder}: no readable study.json ({reason}); run the study first") from None
+    records, missing, broken = store.load_expected(out, study_record)
+    settings = study_record["report"]
+    conditions = report_data.collect(records, study_record, settings["target_accuracy"])
+    with_data = [condition for condition in conditions if condition.curves]
+    write_figures(folder, conditions, with_data, study_record, settings)
+    summary = report_tables.summary_rows(conditions)
+    differences = report_tables.difference_rows(conditions, settings["baseline"])
+    references = report_tables.reference_rows(conditions, settings["reference"])
+    write_csvs(folder, conditions, summary)
+    text = markdown_report(study_record, records, missing, broken, summary, differences,
+                           references, with_data)
+    store_text(folder / "REPORT.md", text)
+    return console_summary(study_record, summary, differences, missing, broken, folder)
+
+
+def write_figures(folder, conditions, with_data, study_record, settings):
+    colors = report_plots.variant_colors(study_record["variants"])
+    for name in FIGURES.values():  # stale figures from an older config must not linger
+        (folder / name).unlink(missing_ok=True)
+    if not with_data:
+        return
+    report_plots.save(report_plots.curves_figure(with_data, colors), folder / FIGURES["curves"])
+    figure, ax = report_plots.plt.subplots(figsize=(1.6 * len(conditions) + 3, 4.5))
+    report_plots.plot_final_accuracy(with_data, colors, ax=ax)
+    figure.tight_layout()
+    report_plots.save(figure, folder / FIGURES["final"])
+    names = {condition.name for condition in with_data}
+    panels = settings["panels"]
+    if panels and all(panel["variant"] in names for panel in panels):
+        report_plots.save(report_plots.article_figure(with_data, panels), folder / FIGURES["article"])
+
+
+def write_csvs(folder, conditions, summary):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["condition", "metric", "n", "mean", "ci95_half_width"])
+    for condition in conditions:
+        for metric, values in condition.per_seed.items():
+            usable = [value for value in values if not math.isnan(value)]
+            mean, half = stats.mean_interval(usable)
+            writer.writerow([condition.name, metric, len(usable), fmt(mean), fmt(half)])
+    store_text(folder / "summary.csv", buffer.getvalue())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    metrics = list(conditions[0].per_seed) if conditions else []
+    writer.writerow(["condition", "seed", *metrics])
+    for condition in conditions:
+        for index, seed in enumerate(condition.seeds):
+            writer.writerow([condition.name, seed,
+                             *(fmt(condition.per_seed[metric][index]) for metric in metrics)])
+    store_text(folder / "per_seed.csv", buffer.getvalue())
+
+
+def fmt(value):
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.6g}"
+
+
+def store_text(path, text):
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        raise StoreError(f"could not write {path}: {error.strerror}") from error
+
+
+def markdown_report(study_record, records, missing, broken, summary, differences, references,
+                    with_data):
+    settings = study_record["report"]
+    seeds = ", ".join(map(str, study_record["seeds"]))
+    lines = [f"# Study `{study_record['name']}`", "", study_record["description"], "",
+             f"Config: `{study_record['source']}` · seeds: {seeds} · "
+             f"runs stored: {len(records)}/{len(study_record['runs'])} · "
+             f"{environment_line(records)} · report built "
+             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC", ""]
+    lines += problems_section(missing, broken)
+    if settings["panels"] and with_data:
+        lines += ["## The article's figure", "", f"![article figure]({FIGURES['article']})", ""]
+    if references:
+        lines += ["## Against the reference", "",
+                  f"Reference: {settings['reference_source'] or 'published numbers'}. "
+                  "Accuracies in %; ours is the mean over seeds with a 95% t-interval.", "",
+                  report_tables.markdown(report_tables.REFERENCE_COLUMNS, references), ""]
+    if with_data:
+        lines += ["## Curves", "", f"![curves]({FIGURES['curves']})", ""]
+    lines += ["## Summary", "",
+              "Final-epoch values; accuracies in %, mean ± half-width of the 95% t-interval "
+              f"over seeds. Epochs to target: median first epoch with validation accuracy ≥ "
+              f"{100 * settings['target_accuracy']:g}%. s/epoch: median wall seconds of "
+              "epochs after the first (the first includes compilation).", "",
+              report_tables.markdown(report_tables.SUMMARY_COLUMNS, summary), ""]
+    if differences:
+        lines += [f"## Differences vs `{settings['baseline']}`", "",
+                  "Percentage points; Welch 95% t-interval over seeds. \"No clear difference\" "
+                  "means the interval includes 0 — with few seeds that is common, and it is not "
+                  "evidence of no effect.", "",
+                  report_tables.markdown(report_tables.DIFFERENCE_COLUMNS, differences), ""]
+    if with_data:
+        lines += [f"![final validation accuracy per seed]({FIGURES['final']})", ""]
+    lines += ["Per-seed values: `per_seed.csv`; means and intervals: `summary.csv`; every run's "
+              "config, history and metadata: `runs/<condition>/seed_<k>/`.", ""]
+    return "\n".join(lines)
+
+
+def environment_line(records):
+    if not records:
+        return "no runs yet"
+    meta = records[0]["meta"]
+    versions = meta.get("versions", {})
+    return (f"device: {meta.get('device', '?')}, TensorFlow {versions.get('tensorflow', '?')}, "
+            f"Keras {versions.get('keras', '?')}")
+
+
+def problems_section(missing, broken):
+    if not missing and not broken:
+        return []
+    lines = ["## Incomplete", ""]
+    lines += [f"- missing: `{folder}` ({reason})" for folder, reason in missing]
+    lines += [f"- unreadable, ignored: `{folder}` ({reason})" for folder, reason in broken]
+    return lines + ["", "Rerun the same command to train what is missing.", ""]
+
+
+def console_summary(study_record, summary, differences, missing, broken, folder):
+    parts = [f"Study {study_record['name']}: "
+             f"{len(study_record['runs']) - len(missing) - len(broken)}/"
+             f"{len(study_record['runs'])} runs", "",
+             report_tables.console(report_tables.SUMMARY_COLUMNS[:6], [row[:6] for row in summary])]
+    if differences:
+        parts += ["", f"vs {study_record['report']['baseline']}:",
+                  report_tables.console(report_tables.DIFFERENCE_COLUMNS[:4],
+                                        [row[:4] for row in differences])]
+    if missing or broken:
+        parts += ["", f"{len(missing)} runs missing, {len(broken)} unreadable; rerun to finish."]
+    parts += ["", f"Report: {folder / 'REPORT.md'}"]
+    return "\n".join(parts)

@@ -1,0 +1,80 @@
+"""Turn stored records into per-condition numbers: per-seed finals and curves.
+
+Data contract: ``collect(records, study_record)`` returns a list of
+``Condition`` in the study's order. Each keeps its per-seed values (dict of
+metric → list over usable seeds) and per-epoch curves (metric → array
+seeds × epochs). Diverged runs are counted, listed, and kept out of both.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+CURVE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
+
+
+@dataclasses.dataclass
+class Condition:
+    name: str
+    variant: str
+    seeds: list = dataclasses.field(default_factory=list)
+    per_seed: dict = dataclasses.field(default_factory=dict)
+    curves: dict = dataclasses.field(default_factory=dict)
+    diverged: list = dataclasses.field(default_factory=list)   # [(seed, epoch)]
+    parameters: dict | None = None
+
+
+def collect(records, study_record, target_accuracy):
+    by_condition = {name: [] for name in study_record["conditions"]}
+    variant_of = {run["condition"]: run["variant"] for run in study_record["runs"]}
+    for record in records:
+        by_condition.setdefault(record["meta"]["condition"], []).append(record)
+    return [summarize(name, variant_of.get(name, name), sorted(
+        group, key=lambda record: record["meta"]["seed"]), target_accuracy)
+        for name, group in by_condition.items()]
+
+
+def summarize(name, variant, records, target_accuracy):
+    condition = Condition(name, variant)
+    usable = []
+    for record in records:
+        meta = record["meta"]
+        condition.parameters = meta.get("parameters")
+        if meta["status"] == "diverged":
+            condition.diverged.append((meta["seed"], meta.get("diverged_epoch")))
+        else:
+            usable.append(record)
+    condition.seeds = [record["meta"]["seed"] for record in usable]
+    condition.per_seed = per_seed_values(usable, target_accuracy)
+    condition.curves = curves(usable)
+    return condition
+
+
+def per_seed_values(records, target_accuracy):
+    values = {key: [] for key in ("accuracy", "val_accuracy", "loss", "val_loss",
+                                  "best_val_accuracy", "epoch1_val_accuracy",
+                                  "epochs_to_target", "seconds_per_epoch", "test_accuracy")}
+    for record in records:
+        history, meta = record["history"], record["meta"]
+        for key in CURVE_METRICS:
+            values[key].append(history[key][-1])
+        values["best_val_accuracy"].append(max(history["val_accuracy"]))
+        values["epoch1_val_accuracy"].append(history["val_accuracy"][0])
+        values["epochs_to_target"].append(next(
+            (epoch for epoch, accuracy in zip(history["epoch"], history["val_accuracy"])
+             if accuracy >= target_accuracy), math.nan))
+        # Epoch 1 includes compilation; steady state is what users pay per epoch.
+        seconds = history["seconds"][1:] or history["seconds"]
+        values["seconds_per_epoch"].append(float(np.median(seconds)))
+        test = meta.get("test") or {}
+        values["test_accuracy"].append(test.get("accuracy", math.nan))
+    return values
+
+
+def curves(records):
+    if not records:
+        return {}
+    length = min(len(record["history"]["epoch"]) for record in records)
+    return {key: np.array([record["history"][key][:length] for record in records], dtype=float)
+            for key in CURVE_METRICS}

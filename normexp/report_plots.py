@@ -1,0 +1,124 @@
+"""Figures from ``report_data.Condition`` objects; matplotlib only, no training.
+
+Every plot function takes data and an optional ``ax`` and returns the ``ax``.
+Colours come from ``variant_colors`` so a variant has one colour everywhere;
+sweep points of the same variant share it and differ in line style.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+LINE_STYLES = ("-", "--", ":", "-.")
+TITLES = {"accuracy": "Training accuracy", "val_accuracy": "Validation accuracy",
+          "loss": "Training loss", "val_loss": "Validation loss"}
+
+
+def variant_colors(variants):
+    palette = plt.get_cmap("tab10").colors
+    return {variant: palette[index % len(palette)] for index, variant in enumerate(variants)}
+
+
+def line_styles(conditions):
+    seen, styles = {}, {}
+    for condition in conditions:
+        count = seen.get(condition.variant, 0)
+        styles[condition.name] = LINE_STYLES[count % len(LINE_STYLES)]
+        seen[condition.variant] = count + 1
+    return styles
+
+
+def plot_metric(conditions, metric, colors, ax=None):
+    """Mean over seeds per epoch, with a min–max band over seeds."""
+    ax = ax or plt.gca()
+    styles = line_styles(conditions)
+    for condition in conditions:
+        values = condition.curves.get(metric)
+        if values is None or not len(values):
+            continue
+        epochs = np.arange(1, values.shape[1] + 1)
+        color = colors[condition.variant]
+        ax.plot(epochs, values.mean(axis=0), styles[condition.name], color=color, marker="o",
+                markersize=3, label=f"{condition.name} (n={len(values)})")
+        if len(values) > 1:
+            ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=color,
+                            alpha=0.18, linewidth=0)
+    ax.set_title(TITLES[metric])
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Loss" if "loss" in metric else "Accuracy")
+    ax.grid(alpha=0.3)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    return ax
+
+
+def curves_figure(conditions, colors):
+    figure, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    for ax, metric in zip(axes.flat, ("accuracy", "val_accuracy", "loss", "val_loss")):
+        plot_metric(conditions, metric, colors, ax=ax)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), frameon=False)
+    figure.suptitle("Mean over seeds; shaded band: min–max over seeds")
+    figure.tight_layout(rect=(0, 0.06, 1, 0.97))
+    return figure
+
+
+def plot_article_panel(condition, title, ax=None):
+    """The article's panel: training and validation accuracy of one variant per epoch."""
+    ax = ax or plt.gca()
+    for metric, label, color in (("accuracy", "Training Accuracy", "tab:blue"),
+                                 ("val_accuracy", "Validation Accuracy", "tab:orange")):
+        values = condition.curves.get(metric)
+        if values is None or not len(values):
+            continue
+        epochs = np.arange(1, values.shape[1] + 1)
+        ax.plot(epochs, values.mean(axis=0), color=color, marker="o", label=label)
+        if len(values) > 1:
+            ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=color,
+                            alpha=0.2, linewidth=0)
+    ax.set_title(title)
+    ax.set_xlabel("Epochs")
+    ax.set_ylabel("Accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    return ax
+
+
+def article_figure(conditions, panels):
+    by_name = {condition.name: condition for condition in conditions}
+    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        plot_article_panel(by_name[panel["variant"]], panel["title"], ax=ax)
+    low = min(ax.get_ylim()[0] for ax in axes.flat)
+    high = max(ax.get_ylim()[1] for ax in axes.flat)
+    for ax in axes.flat:  # a shared y-range keeps the panels comparable by eye
+        ax.set_ylim(low, high)
+    n_seeds = max((len(by_name[p["variant"]].seeds) for p in panels), default=0)
+    figure.suptitle(f"Mean of {n_seeds} seeds; shaded band: min–max over seeds", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def plot_final_accuracy(conditions, colors, ax=None):
+    """Each seed's final validation accuracy as a dot, with the mean as a bar."""
+    ax = ax or plt.gca()
+    for position, condition in enumerate(conditions):
+        values = condition.per_seed.get("val_accuracy") or []
+        color = colors[condition.variant]
+        jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else [0.0]
+        ax.scatter(position + np.asarray(jitter[:len(values)]), values, color=color, zorder=3)
+        if values:
+            ax.hlines(np.mean(values), position - 0.25, position + 0.25, color=color, linewidth=2)
+    ax.set_xticks(range(len(conditions)), [condition.name for condition in conditions],
+                  rotation=20, ha="right")
+    ax.set_ylabel("Final validation accuracy")
+    ax.set_title("Final validation accuracy per seed (bar: mean)")
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def save(figure, path):
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,192 @@
+"""Run a study: plan → skip finished runs → train (in parallel workers) → store.
+
+Finished runs are found in the store and never retrained (unless ``force``);
+each result is written by this process as soon as its run ends, so an
+interruption loses at most the runs in flight. Workers never write files.
+"""
+
+import concurrent.futures
+import dataclasses
+import multiprocessing
+import os
+import queue
+import signal
+
+from normexp import config as config_module
+from normexp import store
+from normexp.errors import ConfigError, NormexpError
+from normexp.progress import Progress
+
+
+@dataclasses.dataclass
+class Plan:
+    todo: list      # RunSpec to train
+    done: list      # RunSpec already complete in the store
+    notes: list     # human-readable warnings about stale or corrupt records
+
+
+class Interrupted(Exception):
+    """Training stopped by the user; finished runs are stored."""
+
+    def __init__(self, finished, remaining):
+        super().__init__(f"interrupted with {remaining} runs left")
+        self.finished, self.remaining = finished, remaining
+
+
+class WorkerDied(NormexpError):
+    exit_code = 1
+
+
+def plan(study, runs, out, force=False):
+    todo, done, notes = [], [], []
+    for spec in runs:
+        state, detail = store.run_state(out, spec)
+        if state == "done" and not force:
+            done.append(spec)
+            continue
+        if state in ("corrupt", "stale"):
+            folder = store.run_dir(out, study.name, spec.condition, spec.seed)
+            notes.append(f"warning: {folder}: {detail}; it will be retrained")
+        todo.append(spec)
+    return Plan(todo, done, notes)
+
+
+def dry_check(study, runs):
+    """Build every distinct model and optimizer once, so bad Keras arguments
+    (``norm_args``, optimizer options) fail before any training starts."""
+    from normexp.trainer import build_for_run
+
+    checked = set()
+    for spec in runs:
+        key = repr((spec.settings.model, spec.settings.train.optimizer))
+        if key in checked:
+            continue
+        checked.add(key)
+        try:
+            build_for_run(spec)
+        except (TypeError, ValueError) as error:
+            message = " ".join(str(error).split())[:300]
+            raise ConfigError(study.source, f"variant {spec.condition} (model.norm_args "
+                              f"or train.optimizer)", f"Keras rejected it: {message}") from None
+        checked.add(key)
+
+
+def choose_jobs(requested, pending):
+    if requested:
+        return max(1, min(requested, pending))
+    from normexp import tf_backend
+
+    if tf_backend.device_name().startswith("GPU"):
+        return 1
+    return max(1, min(os.cpu_count() or 1, pending, 4))
+
+
+def execute(plan_, out, jobs, data_dir=None, quiet=False):
+    """Train ``plan_.todo``, storing each result as it arrives; returns their count."""
+    progress = Progress(plan_.todo, quiet=quiet)
+    extra = run_metadata()
+    finished = 0
+
+    def store_result(spec, result):
+        nonlocal finished
+        store.save_run(out, spec, result, extra)
+        finished += 1
+        progress.run_done(spec, result)
+
+    try:
+        if jobs == 1:
+            run_sequentially(plan_.todo, data_dir, progress, store_result)
+        else:
+            run_in_parallel(plan_.todo, jobs, data_dir, progress, store_result)
+    except KeyboardInterrupt:
+        raise Interrupted(finished, len(plan_.todo) - finished) from None
+    return finished
+
+
+def run_metadata():
+    from normexp import __version__, tf_backend
+
+    return {"versions": {**tf_backend.versions(), "normexp": __version__}}
+
+
+def run_sequentially(runs, data_dir, progress, store_result):
+    from normexp.trainer import train_run
+
+    for spec in runs:
+        store_result(spec, train_run(spec, data_dir, on_epoch=progress.epoch_done))
+
+
+def run_in_parallel(runs, jobs, data_dir, progress, store_result):
+    context = multiprocessing.get_context("spawn")
+    events = context.Queue()
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    executor = concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=worker_start, initargs=(threads, events))
+    try:
+        futures = {executor.submit(worker_train, spec, data_dir): spec for spec in runs}
+        pending = set(futures)
+        while pending:
+            ready, pending = concurrent.futures.wait(
+                pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED)
+            drain(events, runs, progress)
+            for future in ready:
+                store_result(futures[future], collect(future))
+        drain(events, runs, progress)
+    finally:
+        stop_workers(executor)
+
+
+def collect(future):
+    try:
+        return future.result()
+    except concurrent.futures.process.BrokenProcessPool as error:
+        raise WorkerDied(f"a training worker process died ({error}); finished runs are "
+                         "saved, rerun the same command to continue") from None
+
+
+def stop_workers(executor):
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
+def drain(events, runs, progress):
+    by_key = {(spec.condition, spec.seed): spec for spec in runs}
+    while True:
+        try:
+            condition, seed, epoch, metrics = events.get_nowait()
+        except queue.Empty:
+            return
+        progress.epoch_done(by_key[(condition, seed)], epoch, metrics)
+
+
+_events = None
+
+
+def worker_start(threads, events):
+    global _events
+    # Ctrl-C reaches the whole process group; only the parent decides what to do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from normexp import tf_backend
+
+    tf_backend.configure_threads(threads)
+    _events = events
+
+
+def worker_train(spec, data_dir):
+    from normexp.trainer import train_run
+
+    def report_epoch(spec_, epoch, metrics):
+        _events.put((spec_.condition, spec_.seed, epoch, metrics))
+
+    return train_run(spec, data_dir, on_epoch=report_epoch)
+
+
+def load_and_plan(config, out, overrides, only, force):
+    study = config_module.load_study(config, overrides)
+    runs = config_module.select_runs(study, only)
+    return study, plan(study, runs, out, force)

@@ -1,0 +1,129 @@
+"""Validate plain mappings (parsed YAML) into frozen dataclasses.
+
+Each dataclass field may carry ``metadata={"check": callable}``; the callable
+gets the already type-checked value and returns an error string or None.
+Supported annotations: ``int``, ``float``, ``bool``, ``str``, ``dict``,
+``tuple[int, ...]``, ``X | None`` of those, and nested dataclasses.
+Errors raise ``ConfigError`` naming the dotted field path.
+"""
+
+import dataclasses
+import types
+import typing
+
+from normexp.errors import ConfigError
+from normexp.registry import closest
+
+TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+              dict: "a mapping"}
+
+
+def build(cls, mapping, source, path):
+    """Return ``cls(**mapping)`` after checking keys, types and field checks."""
+    if not isinstance(mapping, dict):
+        raise ConfigError(source, path, f"must be a mapping, got {describe(mapping)}")
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    for key in mapping:
+        if key not in fields:
+            raise ConfigError(source, join(path, key), unknown_key_problem(key, fields))
+    values = {}
+    hints = typing.get_type_hints(cls)
+    for name, field in fields.items():
+        if name not in mapping:
+            continue
+        field_path = join(path, name)
+        value = coerce(hints[name], mapping[name], source, field_path)
+        check = field.metadata.get("check")
+        problem = check(value) if check else None
+        if problem:
+            raise ConfigError(source, field_path, f"{problem}, got {mapping[name]!r}")
+        values[name] = value
+    return cls(**values)
+
+
+def coerce(annotation, value, source, path):
+    """Check ``value`` against ``annotation``; return it in its frozen form."""
+    if dataclasses.is_dataclass(annotation):
+        return build(annotation, value, source, path)
+    options = typing.get_args(annotation) if is_union(annotation) else ()
+    if options:
+        if value is None and type(None) in options:
+            return None
+        kinds = [option for option in options if option is not type(None)]
+        for kind in kinds:
+            if not isinstance(kind, type) or dataclasses.is_dataclass(kind):
+                return coerce(kind, value, source, path)
+            if matches(kind, value):
+                return coerce(kind, value, source, path)
+        allowed = " or ".join(TYPE_NAMES[kind] for kind in kinds)
+        raise ConfigError(source, path, f"must be {allowed}, got {describe(value)}")
+    if typing.get_origin(annotation) is tuple:
+        return coerce_tuple(typing.get_args(annotation)[0], value, source, path)
+    if matches(annotation, value):
+        return float(value) if annotation is float else value
+    raise ConfigError(source, path, f"must be {TYPE_NAMES[annotation]}, got {describe(value)}")
+
+
+def coerce_tuple(item_type, value, source, path):
+    if not isinstance(value, list):
+        raise ConfigError(source, path, f"must be a list, got {describe(value)}")
+    return tuple(coerce(item_type, item, source, f"{path}[{index}]")
+                 for index, item in enumerate(value))
+
+
+def matches(annotation, value):
+    # bool is a subclass of int in Python; a YAML `true` is never a number here.
+    if isinstance(value, bool):
+        return annotation is bool
+    if annotation is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, annotation)
+
+
+def is_union(annotation):
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def unknown_key_problem(key, fields):
+    suggestion = closest(key, fields)
+    hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+    return f"unknown key{hint} (valid: {', '.join(fields)})"
+
+
+def describe(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (dict, list)):
+        return type(value).__name__
+    return f"{type(value).__name__} {value!r}"
+
+
+def join(path, key):
+    return f"{path}.{key}" if path else str(key)
+
+
+def field(default, check=None):
+    """A dataclass field with a default and an optional value check."""
+    if isinstance(default, (dict, list)):
+        return dataclasses.field(default_factory=lambda: type(default)(default),
+                                 metadata={"check": check})
+    return dataclasses.field(default=default, metadata={"check": check})
+
+
+def positive(value):
+    return None if value > 0 else "must be > 0"
+
+
+def one_of(*names):
+    def check(value):
+        return None if value in names else f"must be one of: {', '.join(names)}"
+    return check
+
+
+def in_registry(registry):
+    def check(value):
+        return None if value in registry else (
+            f"unknown {registry.kind}; valid: {', '.join(registry.names())}")
+    return check

@@ -1,0 +1,102 @@
+"""The config sections as frozen dataclasses; defaults are the article's setup.
+
+``RunSettings`` (data + train + model) is everything that defines one run
+besides its seed. Field checks run at load time, before anything trains.
+"""
+
+import dataclasses
+
+from normexp.datasets import DATASETS
+from normexp.norms import NORMS, PLACEMENTS
+from normexp.optimizers import ACTIVATIONS, OPTIMIZERS
+from normexp.schema import field, in_registry, one_of, positive
+
+
+def validation_check(value):
+    if isinstance(value, str):
+        return None if value == "test" else "must be 'test' or a fraction in (0, 1)"
+    return None if 0 < value < 1 else "must be 'test' or a fraction in (0, 1)"
+
+
+def dropout_check(value):
+    return None if 0 <= value < 1 else "must be in [0, 1)"
+
+
+def positive_items(values):
+    return None if all(value > 0 for value in values) else "every entry must be > 0"
+
+
+def optimizer_check(value):
+    name = value.get("name")
+    if not isinstance(name, str):
+        return "needs a 'name' (one of: " + ", ".join(OPTIMIZERS.names()) + ")"
+    if name not in OPTIMIZERS:
+        return f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS.names())}"
+    rate = value.get("learning_rate", 1.0)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+        return "learning_rate must be a number > 0"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    dataset: str = field("mnist", in_registry(DATASETS))
+    validation: str | float = field("test", validation_check)
+    dir: str | None = field(None)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = field(5, positive)
+    batch_size: int = field(32, positive)
+    optimizer: dict = field({"name": "adam", "learning_rate": 0.001}, optimizer_check)
+    engine: str = field("fast", one_of("fast", "fit"))
+    deterministic: bool = field(False)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    hidden: tuple[int, ...] = field((128, 64), positive_items)
+    activation: str = field("relu", in_registry(ACTIVATIONS))
+    norm: str = field("none", in_registry(NORMS))
+    placement: str = field("after", one_of(*PLACEMENTS))
+    norm_args: dict = field({})
+    dropout: float = field(0.0, dropout_check)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+
+
+@dataclasses.dataclass(frozen=True)
+class Panel:
+    """One panel of the article-style figure: train and val accuracy of a variant."""
+
+    variant: str = field("")
+    title: str = field("")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportConfig:
+    baseline: str | None = field(None)
+    target_accuracy: float = field(0.97, lambda value: None if 0 < value <= 1
+                                   else "must be in (0, 1]")
+    panels: tuple[Panel, ...] = field(())
+    reference: dict = field({})
+    reference_source: str = field("")
+
+
+def settings_to_dict(settings):
+    """Plain-JSON form of a dataclass tree (tuples become lists)."""
+    return json_ready(dataclasses.asdict(settings))
+
+
+def json_ready(value):
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item) for item in value]
+    return value

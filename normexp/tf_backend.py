@@ -1,0 +1,133 @@
+"""Everything TensorFlow-specific lives here (threads, determinism, devices, XLA).
+
+The fast engine compiles one whole epoch — every full batch, forward,
+backward and optimizer update — into a single XLA program, so the per-step
+Python and dispatch overhead of ``model.fit`` disappears while the updates stay
+exactly those of minibatch training: same model, batch size, optimizer and
+number of updates per epoch.
+"""
+
+import contextlib
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+@contextlib.contextmanager
+def silenced_native_stderr():
+    """Hide C++ log lines TensorFlow prints at import, before its log level applies.
+
+    Python exceptions still surface (they are raised after stderr is restored);
+    set NORMEXP_TF_LOGS=1 to see everything.
+    """
+    if os.environ.get("NORMEXP_TF_LOGS"):
+        yield
+        return
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+with silenced_native_stderr():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, once
+
+
+def configure_threads(threads):
+    """Pin TensorFlow's thread pools; must run before the first op executes."""
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def enable_determinism():
+    tf.config.experimental.enable_op_determinism()
+
+
+def device_name():
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"GPU ({gpus[0].name})" if gpus else "CPU"
+
+
+def versions():
+    import sys
+
+    return {"python": sys.version.split()[0], "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__}
+
+
+class CompiledEpochs:
+    """Train ``model`` one epoch per call, all full batches inside one XLA program.
+
+    A final partial batch (when the batch size does not divide the training
+    set) is one more compiled step, so every example is used once per epoch.
+    ``train_epoch`` returns the epoch's mean training loss and accuracy, the
+    same running averages ``model.fit`` reports.
+    """
+
+    def __init__(self, model, optimizer, batch_size, x_train, y_train):
+        self.model, self.optimizer, self.batch_size = model, optimizer, batch_size
+        self.loss = keras.losses.SparseCategoricalCrossentropy()
+        self.x_train = tf.constant(x_train)
+        self.y_train = tf.constant(y_train)
+        self.full_steps = len(x_train) // batch_size
+        optimizer.build(model.trainable_variables)
+        self._epoch = tf.function(self._full_batches, jit_compile=True)
+        self._step = tf.function(self._one_step, jit_compile=True)
+        self._predict = tf.function(lambda x: model(x, training=False), jit_compile=True)
+
+    def _one_step(self, x_batch, y_batch):
+        with tf.GradientTape() as tape:
+            probabilities = self.model(x_batch, training=True)
+            loss = self.loss(y_batch, probabilities)
+            total = loss + tf.add_n(self.model.losses) if self.model.losses else loss
+        gradients = tape.gradient(total, self.model.trainable_variables)
+        self.optimizer.apply(gradients, self.model.trainable_variables)
+        count = tf.cast(tf.shape(y_batch)[0], tf.float32)
+        return loss * count, correct_count(y_batch, probabilities)
+
+    def _full_batches(self, x, y, batches):
+        def body(step, loss_sum, correct_sum):
+            indices = batches[step]
+            loss, correct = self._one_step(tf.gather(x, indices), tf.gather(y, indices))
+            return step + 1, loss_sum + loss, correct_sum + correct
+
+        _, loss_sum, correct_sum = tf.while_loop(
+            lambda step, *_: step < self.full_steps, body, (0, 0.0, 0.0))
+        return loss_sum, correct_sum
+
+    def train_epoch(self, permutation):
+        used = self.full_steps * self.batch_size
+        batches = tf.constant(permutation[:used].reshape(self.full_steps, self.batch_size))
+        loss_sum, correct_sum = self._epoch(self.x_train, self.y_train, batches)
+        if used < len(permutation):
+            rest = tf.constant(permutation[used:])
+            loss, correct = self._step(tf.gather(self.x_train, rest),
+                                       tf.gather(self.y_train, rest))
+            loss_sum, correct_sum = loss_sum + loss, correct_sum + correct
+        count = len(permutation)
+        return float(loss_sum) / count, float(correct_sum) / count
+
+    def evaluate(self, x, y, chunk=10000):
+        """Mean loss and accuracy in inference mode, in large chunks."""
+        loss_sum = correct_sum = 0.0
+        for start in range(0, len(x), chunk):
+            x_chunk, y_chunk = x[start:start + chunk], y[start:start + chunk]
+            probabilities = self._predict(tf.constant(x_chunk))
+            loss_sum += float(self.loss(y_chunk, probabilities)) * len(x_chunk)
+            correct_sum += float(correct_count(tf.constant(y_chunk), probabilities))
+        return loss_sum / len(x), correct_sum / len(x)
+
+
+def correct_count(labels, probabilities):
+    predicted = tf.cast(tf.argmax(probabilities, axis=-1), labels.dtype)
+    return tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))

@@ -1,0 +1,146 @@
+"""The one trainer: ``train_run(spec) -> RunResult``. Every variation comes from config.
+
+Two engines train the same model the same way (minibatch steps of
+``batch_size``, one pass over the shuffled training set per epoch):
+
+* ``fast`` (default): each epoch is one compiled XLA program (``tf_backend``);
+* ``fit``: plain ``model.fit`` on float32 arrays, the reference path.
+
+History contract (``RunResult.history``): lists indexed by epoch, keys
+``epoch`` (1-based), ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` and
+``seconds`` (wall time of that epoch, evaluation included). Training never
+plots and never writes files; the runner stores the result.
+"""
+
+import dataclasses
+import math
+import time
+
+from normexp import datasets, tf_backend  # tf_backend first: it imports TensorFlow quietly
+from normexp.models import build_model, parameter_counts
+from normexp.optimizers import build_optimizer
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+@dataclasses.dataclass
+class RunResult:
+    history: dict
+    status: str                 # "complete" or "diverged"
+    diverged_epoch: int | None
+    test: dict | None           # {"loss", "accuracy"} when the test set is held out
+    parameters: dict
+    device: str
+    seconds: float
+
+
+def build_for_run(spec):
+    """Seeded model and optimizer for ``spec``; also how configs are dry-checked."""
+    keras.utils.set_random_seed(spec.seed)
+    model = build_model(spec.settings.model)
+    optimizer = build_optimizer(dict(spec.settings.train.optimizer))
+    return model, optimizer
+
+
+def train_run(spec, data_dir=None, on_epoch=None):
+    """Train one run; ``on_epoch(spec, epoch, metrics)`` is called after each epoch."""
+    settings = spec.settings
+    if settings.train.deterministic:
+        tf_backend.enable_determinism()
+    # --data-dir (passed in) beats data.dir in the config; both beat $NORMEXP_DATA_DIR.
+    splits = datasets.load(settings.data.dataset, settings.data.validation,
+                           data_dir or settings.data.dir)
+    started = time.perf_counter()
+    model, optimizer = build_for_run(spec)
+    engine = FastEngine if settings.train.engine == "fast" else FitEngine
+    history, diverged_epoch = engine(model, optimizer, spec, splits).train(on_epoch)
+    test = None
+    if splits.x_test is not None and diverged_epoch is None:
+        loss, accuracy = evaluate(model, splits.x_test, splits.y_test)
+        test = {"loss": loss, "accuracy": accuracy}
+    trainable, frozen = parameter_counts(model)
+    return RunResult(history, "diverged" if diverged_epoch else "complete", diverged_epoch, test,
+                     {"trainable": trainable, "non_trainable": frozen},
+                     tf_backend.device_name(), time.perf_counter() - started)
+
+
+def evaluate(model, x, y):
+    probabilities = model.predict(x, batch_size=10000, verbose=0)
+    loss = float(keras.losses.SparseCategoricalCrossentropy()(y, probabilities))
+    return loss, float(np.mean(np.argmax(probabilities, axis=-1) == y))
+
+
+class FastEngine:
+    def __init__(self, model, optimizer, spec, splits):
+        self.spec, self.splits = spec, splits
+        self.compiled = tf_backend.CompiledEpochs(
+            model, optimizer, spec.settings.train.batch_size, splits.x_train, splits.y_train)
+
+    def train(self, on_epoch):
+        # One generator per run: a new permutation every epoch, different per seed.
+        generator = np.random.default_rng(self.spec.seed)
+        history = {key: [] for key in ("epoch", *METRICS, "seconds")}
+        for epoch in range(1, self.spec.settings.train.epochs + 1):
+            started = time.perf_counter()
+            loss, accuracy = self.compiled.train_epoch(
+                generator.permutation(len(self.splits.x_train)).astype(np.int32))
+            val_loss, val_accuracy = self.compiled.evaluate(self.splits.x_val, self.splits.y_val)
+            metrics = dict(zip(METRICS, (loss, accuracy, val_loss, val_accuracy)))
+            record(history, epoch, metrics, time.perf_counter() - started, self.spec, on_epoch)
+            if not math.isfinite(loss):
+                return history, epoch
+        return history, None
+
+
+class FitEngine:
+    def __init__(self, model, optimizer, spec, splits):
+        self.model, self.spec, self.splits = model, spec, splits
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+
+    def train(self, on_epoch):
+        history = {key: [] for key in ("epoch", *METRICS, "seconds")}
+        recorder = EpochRecorder(history, self.spec, on_epoch)
+        self.model.fit(self.splits.x_train, self.splits.y_train,
+                       batch_size=self.spec.settings.train.batch_size,
+                       epochs=self.spec.settings.train.epochs,
+                       validation_data=(self.splits.x_val, self.splits.y_val),
+                       shuffle=True, verbose=0,
+                       callbacks=[keras.callbacks.TerminateOnNaN(), recorder])
+        diverged = [epoch for epoch, loss in zip(history["epoch"], history["loss"])
+                    if not math.isfinite(loss)]
+        if recorder.stopped_at is not None and not diverged:
+            diverged = [recorder.stopped_at]
+        return history, (diverged[0] if diverged else None)
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    def __init__(self, history, spec, on_epoch):
+        super().__init__()
+        self.history_lists, self.spec, self.on_epoch = history, spec, on_epoch
+        self.stopped_at = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        metrics = {key: float(logs.get(key, float("nan"))) for key in METRICS}
+        record(self.history_lists, epoch + 1, metrics, time.perf_counter() - self.started,
+               self.spec, self.on_epoch)
+
+    def on_train_end(self, logs=None):
+        if self.model.stop_training and len(self.history_lists["epoch"]) < self.spec.settings.train.epochs:
+            self.stopped_at = len(self.history_lists["epoch"]) + 1
+
+
+def record(history, epoch, metrics, seconds, spec, on_epoch):
+    history["epoch"].append(epoch)
+    for key in METRICS:
+        history[key].append(metrics[key])
+    history["seconds"].append(seconds)
+    if on_epoch is not None:
+        on_epoch(spec, epoch, metrics)
