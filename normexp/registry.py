@@ -40,7 +40,12 @@ class Registry:
 def closest(name, valid_names):
     """The valid name nearest to ``name``, or None when nothing is close."""
     matches = difflib.get_close_matches(str(name), list(valid_names), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    if matches:
+        return matches[0]
+    # Abbreviations ("acc" for "accuracy") are too short for the similarity ratio.
+    prefixed = [valid for valid in valid_names if len(str(name)) >= 2
+                and str(valid).startswith(str(name))]
+    return prefixed[0] if len(prefixed) == 1 else None
 
 
 def unknown_name_message(kind, name, valid_names):

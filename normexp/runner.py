@@ -117,23 +117,41 @@ def run_sequentially(runs, data_dir, progress, store_result):
 
 
 def run_in_parallel(runs, jobs, data_dir, progress, store_result):
+    """Each worker trains one contiguous block of runs, so the seeds of a variant
+    share one compiled program; every result is stored the moment it arrives."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    blocks = contiguous_blocks(runs, jobs)
+    threads = max(1, (os.cpu_count() or 1) // len(blocks))
     executor = concurrent.futures.ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=worker_start, initargs=(threads, events))
+        len(blocks), mp_context=context, initializer=worker_start, initargs=(threads, events))
+    by_key = {(spec.condition, spec.seed): spec for spec in runs}
+    received = 0
     try:
-        futures = {executor.submit(worker_train, spec, data_dir): spec for spec in runs}
-        pending = set(futures)
+        pending = {executor.submit(worker_train_block, block, data_dir) for block in blocks}
         while pending:
             ready, pending = concurrent.futures.wait(
                 pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED)
-            drain(events, runs, progress)
+            received += handle_events(events, by_key, progress, store_result)
             for future in ready:
-                store_result(futures[future], collect(future))
-        drain(events, runs, progress)
+                collect(future)
+        while received < len(runs):  # results still in the queue's pipe
+            received += handle_events(events, by_key, progress, store_result, wait=10)
     finally:
         stop_workers(executor)
+
+
+def contiguous_blocks(runs, jobs):
+    """Split ``runs`` in order into at most ``jobs`` blocks of about equal epochs."""
+    total = sum(spec.settings.train.epochs for spec in runs)
+    blocks, current, done = [], [], 0
+    for spec in runs:
+        current.append(spec)
+        done += spec.settings.train.epochs
+        if done >= total * (len(blocks) + 1) / jobs and len(blocks) < jobs - 1:
+            blocks.append(current)
+            current = []
+    return [block for block in blocks + [current] if block]
 
 
 def collect(future):
@@ -154,14 +172,25 @@ def stop_workers(executor):
         process.join(timeout=5)
 
 
-def drain(events, runs, progress):
-    by_key = {(spec.condition, spec.seed): spec for spec in runs}
+def handle_events(events, by_key, progress, store_result, wait=0):
+    """Process queued epoch and result events; returns how many results were stored."""
+    stored = 0
     while True:
         try:
-            condition, seed, epoch, metrics = events.get_nowait()
+            kind, condition, seed, payload = events.get(timeout=wait) if wait else events.get_nowait()
         except queue.Empty:
-            return
-        progress.epoch_done(by_key[(condition, seed)], epoch, metrics)
+            if wait:
+                raise WorkerDied("a worker finished without sending all its results; finished "
+                                 "runs are saved, rerun the same command to continue") from None
+            return stored
+        spec = by_key[(condition, seed)]
+        if kind == "epoch":
+            progress.epoch_done(spec, *payload)
+        else:
+            store_result(spec, payload)
+            stored += 1
+            if wait:
+                return stored
 
 
 _events = None
@@ -177,13 +206,15 @@ def worker_start(threads, events):
     _events = events
 
 
-def worker_train(spec, data_dir):
+def worker_train_block(block, data_dir):
     from normexp.trainer import train_run
 
-    def report_epoch(spec_, epoch, metrics):
-        _events.put((spec_.condition, spec_.seed, epoch, metrics))
+    def report_epoch(spec, epoch, metrics):
+        _events.put(("epoch", spec.condition, spec.seed, (epoch, metrics)))
 
-    return train_run(spec, data_dir, on_epoch=report_epoch)
+    for spec in block:
+        result = train_run(spec, data_dir, on_epoch=report_epoch)
+        _events.put(("result", spec.condition, spec.seed, result))
 
 
 def load_and_plan(config, out, overrides, only, force):

@@ -55,29 +55,29 @@ def train_run(spec, data_dir=None, on_epoch=None):
                            data_dir or settings.data.dir)
     started = time.perf_counter()
     model, optimizer = build_for_run(spec)
-    engine = FastEngine if settings.train.engine == "fast" else FitEngine
-    history, diverged_epoch = engine(model, optimizer, spec, splits).train(on_epoch)
+    engine = (FastEngine if settings.train.engine == "fast" else FitEngine)(
+        model, optimizer, spec, splits)
+    history, diverged_epoch = engine.train(on_epoch)
     test = None
     if splits.x_test is not None and diverged_epoch is None:
-        loss, accuracy = evaluate(model, splits.x_test, splits.y_test)
+        loss, accuracy = engine.evaluate(splits.x_test, splits.y_test)
         test = {"loss": loss, "accuracy": accuracy}
-    trainable, frozen = parameter_counts(model)
+    trainable, frozen = parameter_counts(engine.model)
     return RunResult(history, "diverged" if diverged_epoch else "complete", diverged_epoch, test,
                      {"trainable": trainable, "non_trainable": frozen},
                      tf_backend.device_name(), time.perf_counter() - started)
 
 
-def evaluate(model, x, y):
-    probabilities = model.predict(x, batch_size=10000, verbose=0)
-    loss = float(keras.losses.SparseCategoricalCrossentropy()(y, probabilities))
-    return loss, float(np.mean(np.argmax(probabilities, axis=-1) == y))
-
-
 class FastEngine:
     def __init__(self, model, optimizer, spec, splits):
         self.spec, self.splits = spec, splits
-        self.compiled = tf_backend.CompiledEpochs(
-            model, optimizer, spec.settings.train.batch_size, splits.x_train, splits.y_train)
+        train = spec.settings.train
+        program = repr((spec.settings.model, train.optimizer, train.batch_size,
+                        spec.settings.data))
+        self.compiled = tf_backend.compiled_epochs(
+            program, model, optimizer, train.batch_size, splits.x_train, splits.y_train)
+        self.model = self.compiled.model
+        self.evaluate = self.compiled.evaluate
 
     def train(self, on_epoch):
         # One generator per run: a new permutation every epoch, different per seed.
@@ -100,6 +100,10 @@ class FitEngine:
         self.model, self.spec, self.splits = model, spec, splits
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
+
+    def evaluate(self, x, y):
+        loss, accuracy = self.model.evaluate(x, y, batch_size=10000, verbose=0)
+        return float(loss), float(accuracy)
 
     def train(self, on_epoch):
         history = {key: [] for key in ("epoch", *METRICS, "seconds")}

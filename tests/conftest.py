@@ -1,0 +1,72 @@
+"""Shared fixtures: the real MNIST folder, a tiny synthetic MNIST, config writers."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_DATA = os.environ.get("NORMEXP_DATA_DIR")
+
+
+@pytest.fixture
+def real_data_dir():
+    """The real MNIST folder from $NORMEXP_DATA_DIR, or a skip saying why."""
+    if not REAL_DATA or not Path(REAL_DATA).is_dir():
+        pytest.skip("real MNIST absent: set NORMEXP_DATA_DIR to a folder with mnist.npz "
+                    "or the four IDX .gz files (CI uses ../shared/datasets)")
+    return Path(REAL_DATA)
+
+
+def write_tiny_mnist(folder, train=512, test=128, seed=0):
+    """A learnable stand-in for MNIST: each class lights up its own block of pixels."""
+    generator = np.random.default_rng(seed)
+    arrays = {}
+    for split, count in (("train", train), ("test", test)):
+        labels = np.arange(count) % 10
+        generator.shuffle(labels)
+        images = generator.integers(0, 60, size=(count, 28, 28))
+        for index, label in enumerate(labels):
+            images[index, 2 * label:2 * label + 6, 4:24] += 180
+        arrays[f"x_{split}"] = images.clip(0, 255).astype(np.uint8)
+        arrays[f"y_{split}"] = labels.astype(np.uint8)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "mnist.npz", **arrays)
+    return folder
+
+
+@pytest.fixture
+def tiny_data_dir(tmp_path):
+    return write_tiny_mnist(tmp_path / "tiny_data")
+
+
+TINY_STUDY = {
+    "name": "tiny",
+    "description": "test study",
+    "seeds": [0, 1],
+    "train": {"epochs": 2, "batch_size": 64, "optimizer": {"name": "adam", "learning_rate": 0.01}},
+    "model": {"hidden": [16]},
+    "variants": [{"name": "no_norm", "model": {"norm": "none"}},
+                 {"name": "bn_after", "model": {"norm": "batch"}}],
+    "report": {"baseline": "no_norm", "target_accuracy": 0.5},
+}
+
+
+def write_config(folder, data, name="study.yaml"):
+    path = Path(folder) / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_cli(*args, data_dir=None, cwd=ROOT, timeout=300, **popen):
+    """Run ``python run.py ...`` in a subprocess; returns the CompletedProcess."""
+    environment = dict(os.environ)
+    if data_dir is not None:
+        environment["NORMEXP_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *map(str, args)], cwd=cwd,
+                          env=environment, capture_output=True, text=True, timeout=timeout,
+                          **popen)

@@ -1,0 +1,177 @@
+"""A valid config resolves as documented; every invalid one fails with file + field."""
+
+import copy
+
+import pytest
+
+from normexp.config import load_study, select_runs
+from normexp.errors import ConfigError
+from tests.conftest import TINY_STUDY, write_config
+
+
+def study_from(tmp_path, **changes):
+    data = copy.deepcopy(TINY_STUDY)
+    data.update(changes)
+    return load_study(write_config(tmp_path, data))
+
+
+def config_error(tmp_path, data):
+    path = write_config(tmp_path, data)
+    with pytest.raises(ConfigError) as error:
+        load_study(path)
+    assert str(path) in str(error.value)
+    return error.value
+
+
+def with_changes(**changes):
+    data = copy.deepcopy(TINY_STUDY)
+    data.update(changes)
+    return data
+
+
+def test_shipped_configs_resolve():
+    study = load_study("bn_vs_ln.yaml")
+    assert study.name == "bn_vs_ln" and study.seeds == (0, 1, 2)
+    assert study.conditions == ("no_norm", "bn_after", "bn_before", "ln_after", "ln_before")
+    assert len(study.runs) == 15
+    bn_before = next(run for run in study.runs if run.variant == "bn_before")
+    assert (bn_before.settings.model.norm, bn_before.settings.model.placement) == ("batch", "before")
+    assert bn_before.settings.train.optimizer == {"name": "adam", "learning_rate": 0.001}
+    for name in ("article_bn", "article_ln", "quick"):
+        assert load_study(name).runs
+
+
+def test_variant_deep_merges_over_base(tmp_path):
+    study = study_from(tmp_path, report={}, variants=[
+        {"name": "fast_lr", "train": {"optimizer": {"learning_rate": 0.1}},
+         "model": {"norm_args": {"momentum": 0.9}}}])
+    settings = study.runs[0].settings
+    assert settings.train.optimizer == {"name": "adam", "learning_rate": 0.1}
+    assert settings.train.epochs == 2 and settings.model.hidden == (16,)
+    assert settings.model.norm_args == {"momentum": 0.9}
+
+
+def test_bare_optimizer_string_means_its_defaults(tmp_path):
+    study = study_from(tmp_path, report={}, variants=[{"name": "sgd", "train": {"optimizer": "sgd"}}])
+    assert study.runs[0].settings.train.optimizer == {"name": "sgd"}
+
+
+def test_sweep_expands_every_combination(tmp_path):
+    study = study_from(tmp_path, sweep={"train.batch_size": [32, 128],
+                                        "model.activation": ["relu", "tanh"]})
+    assert len(study.runs) == 2 * 2 * 2 * 2  # variants × batch sizes × activations × seeds
+    assert "bn_after__train.batch_size=128__model.activation=tanh" in study.conditions
+    run = next(r for r in study.runs if r.condition.endswith("batch_size=128__model.activation=tanh"))
+    assert (run.settings.train.batch_size, run.settings.model.activation) == (128, "tanh")
+
+
+def test_name_defaults_to_file_stem(tmp_path):
+    data = with_changes()
+    del data["name"]
+    assert load_study(write_config(tmp_path, data, "my_study.yaml")).name == "my_study"
+
+
+def test_overrides_and_only(tmp_path):
+    path = write_config(tmp_path, TINY_STUDY)
+    study = load_study(path, {"seeds": [5], "epochs": 1})
+    assert study.seeds == (5,) and all(run.settings.train.epochs == 1 for run in study.runs)
+    assert [run.variant for run in select_runs(study, ["bn_after"])] == ["bn_after"]
+    with pytest.raises(ConfigError, match="names no variant"):
+        select_runs(study, ["nope"])
+
+
+def test_fingerprint_tracks_what_defines_a_run(tmp_path):
+    first = study_from(tmp_path).runs[0]
+    again = study_from(tmp_path).runs[0]
+    other_dir = study_from(tmp_path, data={"dir": "/elsewhere"}).runs[0]
+    other_lr = study_from(tmp_path, train={"optimizer": {"name": "adam", "learning_rate": 0.5}}).runs[0]
+    assert first.fingerprint() == again.fingerprint() == other_dir.fingerprint()
+    assert first.fingerprint() != other_lr.fingerprint()
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    ({"modle": {}}, "modle", "did you mean 'model'"),
+    ({"model": {"hiden": [3]}}, "model.hiden", "did you mean 'hidden'"),
+    ({"train": {"epochs": "five"}}, "train.epochs", "must be an integer"),
+    ({"train": {"epochs": 2.5}}, "train.epochs", "must be an integer"),
+    ({"train": {"epochs": 0}}, "train.epochs", "must be > 0"),
+    ({"train": {"batch_size": -1}}, "train.batch_size", "must be > 0"),
+    ({"train": {"batch_size": True}}, "train.batch_size", "got boolean true"),
+    ({"train": {"batch_size": None}}, "train.batch_size", "got null"),
+    ({"train": {"batch_size": 70000}}, "train.batch_size", "60000 training examples"),
+    ({"train": {"optimizer": {"name": "adamm"}}}, "train.optimizer", "unknown optimizer"),
+    ({"train": {"optimizer": {"name": "adam", "learning_rate": 0}}}, "train.optimizer",
+     "learning_rate must be a number > 0"),
+    ({"model": {"hidden": 128}}, "model.hidden", "must be a list"),
+    ({"model": {"hidden": [128, 0]}}, "model.hidden", "every entry must be > 0"),
+    ({"model": {"hidden": [128, "x"]}}, "model.hidden[1]", "must be an integer"),
+    ({"model": {"norm": "btach"}}, "model.norm", "valid: batch, group, layer, none, rms"),
+    ({"model": {"placement": "middle"}}, "model.placement", "after, before"),
+    ({"model": {"activation": "relux"}}, "model.activation", "unknown activation"),
+    ({"model": {"dropout": 1.0}}, "model.dropout", "[0, 1)"),
+    ({"model": {"dropout": -0.1}}, "model.dropout", "[0, 1)"),
+    ({"data": {"dataset": "cifar"}}, "data.dataset", "valid: fashion_mnist, mnist"),
+    ({"data": {"validation": 1.5}}, "data.validation", "fraction in (0, 1)"),
+    ({"data": {"validation": 0}}, "data.validation", "fraction in (0, 1)"),
+    ({"data": {"validation": "train"}}, "data.validation", "'test' or a fraction"),
+    ({"seeds": [0, -1]}, "seeds", "integers >= 0"),
+    ({"seeds": []}, "seeds", "non-empty"),
+    ({"seeds": 3}, "seeds", "must be a list"),
+    ({"seeds": [0, 0]}, "seeds", "distinct"),
+    ({"variants": []}, "variants", "at least one"),
+    ({"variants": [{"model": {}}]}, "variants[0].name", "needs a name"),
+    ({"variants": [{"name": "a"}, {"name": "a"}]}, "variants[1].name", "duplicate"),
+    ({"variants": [{"name": "../x"}]}, "variants[0].name", "letters, digits"),
+    ({"variants": [{"name": "a/b"}]}, "variants[0].name", "letters, digits"),
+    ({"variants": [{"name": ""}]}, "variants[0].name", "letters, digits"),
+    ({"variants": [{"name": "x" * 65}]}, "variants[0].name", "1-64 characters"),
+    ({"variants": [{"name": "a__b"}]}, "variants[0].name", "without '__'"),
+    ({"variants": [{"name": "a", "modle": {}}]}, "variants[0].modle", "did you mean 'model'"),
+    ({"variants": [{"name": "a", "model": {"norm": "bn"}}]}, "variants[0](a).model.norm",
+     "unknown norm"),
+    ({"variants": ["no_norm"]}, "variants[0]", "must be a mapping"),
+    ({"sweep": {"train.batchsize": [1]}}, "sweep.train.batchsize", "did you mean 'batch_size'"),
+    ({"sweep": {"optimizer.lr": [1]}}, "sweep.optimizer.lr", "starting with one of"),
+    ({"sweep": {"train.batch_size": 32}}, "sweep.train.batch_size", "non-empty list"),
+    ({"sweep": {"train.batch_size": [32, "big"]}}, "sweep.train.batch_size[1]",
+     "must be an integer"),
+    ({"report": {"baseline": "nothing"}}, "report.baseline", "names no variant"),
+    ({"report": {"target_accuracy": 2}}, "report.target_accuracy", "(0, 1]"),
+    ({"report": {"reference": {"no_norm": {"acc": {1: 0.9}}}}}, "report.reference.no_norm.acc",
+     "did you mean 'accuracy'"),
+    ({"report": {"panels": [{"variant": "ghost", "title": "t"}]}}, "report.panels[0].variant",
+     "names no variant"),
+    ({"name": "../escape"}, "name", "letters, digits"),
+    ({"jobs": 0}, "jobs", "must be > 0"),
+])
+def test_invalid_values_name_the_field(tmp_path, changes, field, words):
+    error = config_error(tmp_path, with_changes(**changes))
+    assert error.field == field, str(error)
+    assert words in str(error)
+
+
+def test_missing_file_lists_shipped_configs(tmp_path):
+    with pytest.raises(ConfigError, match="file not found.*bn_vs_ln"):
+        load_study(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("name: [unclosed\n", "line 2, column 1: not valid YAML"),
+    ("", "the file is empty"),
+    ("# only a comment\n", "the file is empty"),
+    ("- a\n- b\n", "top level must be a mapping"),
+    ("just a string\n", "top level must be a mapping"),
+])
+def test_unreadable_files(tmp_path, text, words):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=words.replace("(", r"\(")):
+        load_study(path)
+
+
+def test_yaml_is_never_executed(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['touch pwned']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_study(path)
+    assert not (tmp_path / "pwned").exists()
