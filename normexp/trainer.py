@@ -33,6 +33,7 @@ class RunResult:
     diverged_epoch: int | None
     test: dict | None           # {"loss", "accuracy"} when the test set is held out
     parameters: dict
+    updates: int                # optimizer steps taken over the whole run
     device: str
     seconds: float
 
@@ -65,7 +66,15 @@ def train_run(spec, data_dir=None, on_epoch=None):
     trainable, frozen = parameter_counts(engine.model)
     return RunResult(history, "diverged" if diverged_epoch else "complete", diverged_epoch, test,
                      {"trainable": trainable, "non_trainable": frozen},
-                     tf_backend.device_name(), time.perf_counter() - started)
+                     int(engine.optimizer.iterations.numpy()), tf_backend.device_name(),
+                     time.perf_counter() - started)
+
+
+def epoch_orders(seed, size):
+    """Endless training-set permutations: new every epoch, different per seed."""
+    generator = np.random.default_rng(seed)
+    while True:
+        yield generator.permutation(size).astype(np.int32)
 
 
 class FastEngine:
@@ -76,17 +85,15 @@ class FastEngine:
                         spec.settings.data))
         self.compiled = tf_backend.compiled_epochs(
             program, model, optimizer, train.batch_size, splits.x_train, splits.y_train)
-        self.model = self.compiled.model
+        self.model, self.optimizer = self.compiled.model, self.compiled.optimizer
         self.evaluate = self.compiled.evaluate
 
     def train(self, on_epoch):
-        # One generator per run: a new permutation every epoch, different per seed.
-        generator = np.random.default_rng(self.spec.seed)
+        orders = epoch_orders(self.spec.seed, len(self.splits.x_train))
         history = {key: [] for key in ("epoch", *METRICS, "seconds")}
         for epoch in range(1, self.spec.settings.train.epochs + 1):
             started = time.perf_counter()
-            loss, accuracy = self.compiled.train_epoch(
-                generator.permutation(len(self.splits.x_train)).astype(np.int32))
+            loss, accuracy = self.compiled.train_epoch(next(orders))
             val_loss, val_accuracy = self.compiled.evaluate(self.splits.x_val, self.splits.y_val)
             metrics = dict(zip(METRICS, (loss, accuracy, val_loss, val_accuracy)))
             record(history, epoch, metrics, time.perf_counter() - started, self.spec, on_epoch)
@@ -97,7 +104,7 @@ class FastEngine:
 
 class FitEngine:
     def __init__(self, model, optimizer, spec, splits):
-        self.model, self.spec, self.splits = model, spec, splits
+        self.model, self.optimizer, self.spec, self.splits = model, optimizer, spec, splits
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
 
