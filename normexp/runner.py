@@ -194,22 +194,25 @@ def handle_events(events, by_key, progress, store_result, wait=0):
 
 
 _events = None
+_parent = None
 
 
 def worker_start(threads, events):
-    global _events
+    global _events, _parent
     # Ctrl-C reaches the whole process group; only the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from normexp import tf_backend
 
     tf_backend.configure_threads(threads)
-    _events = events
+    _events, _parent = events, os.getppid()
 
 
 def worker_train_block(block, data_dir):
     from normexp.trainer import train_run
 
     def report_epoch(spec, epoch, metrics):
+        if os.getppid() != _parent:  # the parent was killed: nobody will store our results
+            os._exit(1)
         _events.put(("epoch", spec.condition, spec.seed, (epoch, metrics)))
 
     for spec in block:

@@ -1,0 +1,99 @@
+"""run.py end to end: store, report, resume, and one clear line for every bad input."""
+
+import copy
+import json
+
+import pytest
+
+from normexp import cli, store
+from tests.conftest import TINY_STUDY, run_cli, write_config
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    return write_config(tmp_path, TINY_STUDY)
+
+
+def run_files(out):
+    return sorted(out.glob("tiny/runs/*/seed_*/*.json"))
+
+
+def modification_times(out):
+    return {path: path.stat().st_mtime_ns for path in run_files(out)}
+
+
+def test_study_end_to_end_then_nothing_new(tmp_path, tiny_config, tiny_data_dir):
+    out = tmp_path / "out"
+    first = run_cli("--config", tiny_config, "--out", out, "--jobs", "1", data_dir=tiny_data_dir)
+    assert first.returncode == 0, first.stderr
+    assert len(run_files(out)) == 4 * 3
+    for name in ("REPORT.md", "summary.csv", "per_seed.csv", "curves.png",
+                 "final_val_accuracy.png", "study.json"):
+        assert (out / "tiny" / name).is_file(), name
+    report = (out / "tiny" / "REPORT.md").read_text()
+    assert "| bn_after |" in report and "Differences vs `no_norm`" in report
+    assert "no_norm" in first.stdout and "Report:" in first.stdout
+    meta = json.loads((out / "tiny/runs/bn_after/seed_1/meta.json").read_text())
+    assert meta["status"] == "complete" and meta["versions"]["keras"].startswith("3.")
+    assert meta["parameters"]["non_trainable"] == 2 * 16
+
+    before = modification_times(out)
+    second = run_cli("--config", tiny_config, "--out", out, data_dir=tiny_data_dir)
+    assert second.returncode == 0 and "nothing to train" in second.stderr
+    assert modification_times(out) == before
+
+    (out / "tiny" / "REPORT.md").unlink()
+    rebuilt = run_cli("--config", tiny_config, "--out", out, "--report-only",
+                      data_dir=tmp_path / "no_data_needed")
+    assert rebuilt.returncode == 0 and (out / "tiny" / "REPORT.md").read_text().startswith("# Study")
+    assert modification_times(out) == before
+
+
+def test_parallel_store_equals_sequential_store(tmp_path, tiny_config, tiny_data_dir):
+    stores = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        result = run_cli("--config", tiny_config, "--out", out, "--jobs", jobs, "--quiet",
+                         data_dir=tiny_data_dir)
+        assert result.returncode == 0, result.stderr
+        stores[jobs] = {path.relative_to(out): json.loads(path.read_text())
+                        for path in out.glob("tiny/runs/*/seed_*/history.json")}
+    assert stores["1"].keys() == stores["2"].keys() and len(stores["1"]) == 4
+    for key, history in stores["1"].items():
+        for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert history[metric] == pytest.approx(stores["2"][key][metric], abs=1e-4), key
+
+
+def test_dry_run_lists_runs_and_trains_nothing(tmp_path, tiny_config):
+    assert cli.main(["--config", str(tiny_config), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
+    assert not (tmp_path / "o").exists()
+
+
+def test_diverging_variant_is_reported_not_plotted(tmp_path, tiny_data_dir):
+    data = copy.deepcopy(TINY_STUDY)
+    data["variants"].append({"name": "exploding", "train": {
+        "optimizer": {"name": "sgd", "learning_rate": 1e12}}})
+    out = tmp_path / "out"
+    result = run_cli("--config", write_config(tmp_path, data), "--out", out, "--jobs", "1",
+                     data_dir=tiny_data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "DIVERGED at epoch 1" in result.stderr
+    report = (out / "tiny" / "REPORT.md").read_text()
+    assert "0/2 (2 diverged: seed 0 at epoch 1, seed 1 at epoch 1)" in report
+    assert (out / "tiny" / "curves.png").is_file()
+
+
+def test_corrupt_record_is_retrained_with_a_warning(tmp_path, tiny_config, tiny_data_dir):
+    out = tmp_path / "out"
+    assert run_cli("--config", tiny_config, "--out", out, "--jobs", "1", "--only", "no_norm",
+                   data_dir=tiny_data_dir).returncode == 0
+    history = out / "tiny/runs/no_norm/seed_0/history.json"
+    history.write_text(history.read_text()[:30])
+    rebuilt = run_cli("--config", tiny_config, "--out", out, "--report-only")
+    assert rebuilt.returncode == 0 and "unreadable, ignored" in (out / "tiny/REPORT.md").read_text()
+    again = run_cli("--config", tiny_config, "--out", out, "--jobs", "1", "--only", "no_norm",
+                    data_dir=tiny_data_dir)
+    assert again.returncode == 0
+    assert "no_norm/seed_0: history.json is unreadable" in again.stderr
+    assert "it will be retrained" in again.stderr
+    assert json.loads(history.read_text())["epoch"] == [1, 2]

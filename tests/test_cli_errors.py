@@ -1,0 +1,108 @@
+"""Every bad input: one line naming the file and field, exit code 2, no traceback."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from normexp import cli
+from tests.conftest import TINY_STUDY, run_cli, write_config
+
+
+def one_line_error(capsys, argv):
+    code = cli.main([str(arg) for arg in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert err.startswith("normexp: error: ") and "\n" not in err and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("text, words", [
+    ("name: [x\n", "line 2, column 1: not valid YAML"),
+    ("", "the file is empty"),
+    ("[1, 2]\n", "top level must be a mapping"),
+    ("variants: [{name: a, model: {norm: btach}}]\n", "variants[0](a).model.norm: unknown norm"),
+    ("variants: [{name: a}]\ntrain: {epochs: -3}\n", "train.epochs: must be > 0, got -3"),
+])
+def test_config_problems(tmp_path, capsys, text, words):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    err = one_line_error(capsys, ["--config", path, "--out", tmp_path / "o"])
+    assert str(path) in err and words in err
+
+
+def test_missing_config_file(tmp_path, capsys):
+    err = one_line_error(capsys, ["--config", tmp_path / "nope.yaml"])
+    assert "nope.yaml: file not found" in err
+
+
+def test_unknown_only_variant(tmp_path, capsys):
+    config = write_config(tmp_path, TINY_STUDY)
+    err = one_line_error(capsys, ["--config", config, "--only", "bn_afer", "--dry-run"])
+    assert "--only: names no variant: 'bn_afer'" in err
+
+
+def test_keras_rejects_norm_args_before_training(tmp_path, capsys, tiny_data_dir):
+    data = copy.deepcopy(TINY_STUDY)
+    data["variants"][1]["model"]["norm_args"] = {"momentun": 0.9}
+    err = one_line_error(capsys, ["--config", write_config(tmp_path, data), "--out",
+                                  tmp_path / "o", "--data-dir", tiny_data_dir])
+    assert "variant bn_after" in err and "momentun" in err
+    assert not list((tmp_path / "o").glob("*/runs/*/*"))
+
+
+@pytest.mark.parametrize("make_folder, words", [
+    (lambda root: root / "missing", "does not exist"),
+    (lambda root: root, "no mnist.npz or mnist IDX .gz files"),
+])
+def test_data_folder_problems(tmp_path, capsys, make_folder, words):
+    config = write_config(tmp_path, TINY_STUDY)
+    folder = make_folder(tmp_path / "data")
+    (tmp_path / "data").mkdir()
+    err = one_line_error(capsys, ["--config", config, "--out", tmp_path / "o",
+                                  "--data-dir", folder])
+    assert words in err and "NORMEXP_DATA_DIR" in err
+
+
+def test_corrupt_data_file(tmp_path, capsys):
+    config = write_config(tmp_path, TINY_STUDY)
+    (tmp_path / "data").mkdir()
+    np.savez(tmp_path / "data" / "mnist.npz", x_train=np.zeros((4, 28, 28), np.uint8),
+             y_train=np.array([0, 1, 2, 12], np.uint8), x_test=np.zeros((1, 28, 28), np.uint8),
+             y_test=np.zeros(1, np.uint8))
+    err = one_line_error(capsys, ["--config", config, "--out", tmp_path / "o",
+                                  "--data-dir", tmp_path / "data"])
+    assert "mnist.npz: train labels outside 0-9" in err
+
+
+def test_output_folder_blocked_by_a_file(tmp_path, capsys):
+    config = write_config(tmp_path, TINY_STUDY)
+    (tmp_path / "o").write_text("not a folder")
+    err = one_line_error(capsys, ["--config", config, "--out", tmp_path / "o"])
+    assert "is a file" in err
+
+
+def test_report_only_without_a_store(tmp_path, capsys):
+    config = write_config(tmp_path, TINY_STUDY)
+    err = one_line_error(capsys, ["--config", config, "--out", tmp_path / "o", "--report-only"])
+    assert "no readable study.json" in err and "run the study first" in err
+
+
+@pytest.mark.parametrize("flag, value", [("--seeds", "0,x"), ("--seeds", "1,1"),
+                                         ("--epochs", "0"), ("--jobs", "-2")])
+def test_bad_command_line_values(tmp_path, capsys, flag, value):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--config", "quick", flag, value])
+    assert stop.value.code == 2
+    assert flag in capsys.readouterr().err
+
+
+def test_subprocess_shows_no_traceback_unless_debug(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("variants: [{name: a}]\nmodel: {dropout: 1.5}\n")
+    plain = run_cli("--config", path)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    assert plain.stderr.strip().splitlines() == [
+        f"normexp: error: {path}: model.dropout: must be in [0, 1), got 1.5"]
+    debug = run_cli("--config", path, "--debug")
+    assert debug.returncode == 2 and "Traceback" in debug.stderr

@@ -1,0 +1,95 @@
+"""Faults: SIGKILL and Ctrl-C lose nothing finished; a second process is refused."""
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from normexp import cli, store
+from normexp.config import load_study
+from tests.conftest import ROOT, TINY_STUDY, write_config
+
+SLOW_STUDY = copy.deepcopy(TINY_STUDY)
+SLOW_STUDY.update(seeds=[0, 1, 2], variants=TINY_STUDY["variants"] + [
+    {"name": "ln_after", "model": {"norm": "layer"}}])
+SLOW_STUDY["train"] = {"epochs": 40, "batch_size": 8, "optimizer": "adam"}
+
+
+def start_study(config, out, data_dir, *extra):
+    environment = dict(os.environ, NORMEXP_DATA_DIR=str(data_dir))
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config", str(config),
+                             "--out", str(out), *extra], env=environment, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def wait_for_finished_runs(out, count, process, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(list(out.glob("*/runs/*/seed_*/meta.json"))) >= count:
+            return
+        if process.poll() is not None:
+            pytest.fail(f"study ended early: {process.communicate()}")
+        time.sleep(0.05)
+    pytest.fail("no run finished in time")
+
+
+def check_store(out, config):
+    """Every run with a completion marker is a valid record of the current config."""
+    study = load_study(config)
+    states = {(spec.condition, spec.seed): store.run_state(out, spec)[0] for spec in study.runs}
+    assert set(states.values()) <= {"done", "missing", "corrupt"}
+    for folder in out.glob("*/runs/*/seed_*"):
+        if (folder / "meta.json").exists():
+            store.read_record(folder)
+    return states
+
+
+def finish(config, out, data_dir):
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "--config", str(config),
+                             "--out", str(out), "--quiet"], env=dict(
+        os.environ, NORMEXP_DATA_DIR=str(data_dir)), cwd=ROOT, capture_output=True, text=True,
+        timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert set(check_store(out, config).values()) == {"done"}
+
+
+def test_sigkill_mid_study_loses_nothing_and_rerun_finishes(tmp_path, tiny_data_dir):
+    config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
+    process = start_study(config, out, tiny_data_dir, "--jobs", "1")
+    wait_for_finished_runs(out, 2, process)
+    process.kill()
+    process.wait()
+    states = check_store(out, config)
+    done_before = {key for key, state in states.items() if state == "done"}
+    assert 2 <= len(done_before) < len(states)
+    kept = {path: path.stat().st_mtime_ns for path in out.glob("*/runs/*/seed_*/meta.json")}
+    finish(config, out, tiny_data_dir)
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())
+
+
+def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path, tiny_data_dir):
+    config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
+    process = start_study(config, out, tiny_data_dir, "--jobs", "2")
+    wait_for_finished_runs(out, 1, process)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Interrupted:" in stderr and "Resume with:" in stderr and "Traceback" not in stderr
+    check_store(out, config)
+    finish(config, out, tiny_data_dir)
+
+
+def test_second_process_on_the_same_study_is_refused(tmp_path, capsys):
+    config, out = write_config(tmp_path, TINY_STUDY), tmp_path / "out"
+    store.prepare(out, "tiny", {})
+    with store.lock_study(out, "tiny"):
+        code = cli.main(["--config", str(config), "--out", str(out)])
+    assert code == 2
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("normexp: error: another normexp process (pid ")
+    assert "\n" not in message
