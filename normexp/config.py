@@ -108,6 +108,14 @@ def resolve_path(config):
     return path
 
 
+def display_path(path):
+    """The path relative to the working folder when inside it (reports get committed)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def read_yaml(path):
     if not path.is_file():
         problem = "is a folder, not a file" if path.is_dir() else "file not found"
@@ -150,7 +158,7 @@ def load_study(config, overrides=None):
                  for settings in [validate_settings(apply_point(merged, point), path, "")]
                  for seed in header.seeds)
     conditions = tuple(dict.fromkeys(run.condition for run in runs))
-    return Study(name, header.description, str(path), header.seeds,
+    return Study(name, header.description, display_path(path), header.seeds,
                  tuple(variant for variant, _ in variants), conditions, runs, report,
                  header.jobs)
 

@@ -105,7 +105,10 @@ def markdown_report(study_record, records, missing, broken, summary, differences
     if references:
         lines += ["## Against the reference", "",
                   f"Reference: {settings['reference_source'] or 'published numbers'}. "
-                  "Accuracies in %; ours is the mean over seeds with a 95% t-interval.", "",
+                  "Accuracies in %; ours is the mean over seeds with a 95% t-interval. A single "
+                  "published run is compared with the 95% prediction interval for one run of "
+                  "ours (mean ± t·s·√(1+1/n)), not with our mean: one run scatters more than a "
+                  "mean does.", "",
                   report_tables.markdown(report_tables.REFERENCE_COLUMNS, references), ""]
     if with_data:
         lines += ["## Curves", "", f"![curves]({FIGURES['curves']})", ""]

@@ -86,34 +86,44 @@ def signed(value):
     return "–" if math.isnan(value) else f"{100 * value:+.2f}"
 
 
+def span(low, high):
+    return f"{100 * low:.2f}–{100 * high:.2f}"
+
+
 def interval(low, high):
     return "–" if math.isnan(low) else f"[{100 * low:+.2f}, {100 * high:+.2f}]"
 
 
 REFERENCE_COLUMNS = ("variant", "metric", "epoch", "reference", "ours: mean ± 95% CI",
-                     "ours: seed range", "reference inside seed range?")
+                     "ours: seed min–max", "ours: 95% range of one run",
+                     "reference consistent with one run of ours?")
+METRIC_ORDER = ("accuracy", "val_accuracy", "loss", "val_loss")
 
 
 def reference_rows(conditions, reference):
-    by_name = {condition.name: condition for condition in conditions}
+    """One row per reference number, in the study's variant order."""
     rows = []
-    for variant, metrics in reference.items():
-        condition = by_name.get(variant)
-        for metric, by_epoch in metrics.items():
-            for epoch, value in sorted(by_epoch.items(), key=lambda item: int(item[0])):
-                rows.append(reference_row(variant, metric, int(epoch), value, condition))
+    for condition in conditions:
+        metrics = reference.get(condition.name, {})
+        for metric in sorted(metrics, key=METRIC_ORDER.index):
+            for epoch, value in sorted(metrics[metric].items(), key=lambda item: int(item[0])):
+                rows.append(reference_row(condition, metric, int(epoch), value))
     return rows
 
 
-def reference_row(variant, metric, epoch, value, condition):
-    curve = condition.curves.get(metric) if condition else None
+def reference_row(condition, metric, epoch, value):
+    curve = condition.curves.get(metric)
+    cells = (condition.name, metric, str(epoch), f"{100 * value:.2f}")
     if curve is None or curve.shape[1] < epoch:
-        return (variant, metric, str(epoch), f"{100 * value:.2f}", "–", "–", "no run")
+        return cells + ("–", "–", "–", "no run")
     ours = curve[:, epoch - 1]
-    low, high = ours.min(), ours.max()
-    inside = "yes" if low <= value <= high else ("above" if value > high else "below")
-    return (variant, metric, str(epoch), f"{100 * value:.2f}", percent(ours),
-            f"{100 * low:.2f}–{100 * high:.2f}", inside)
+    low, high = stats.prediction_interval(ours)
+    if math.isnan(low):
+        verdict = "too few seeds to tell"
+    else:
+        verdict = "yes" if low <= value <= high else (
+            "no, higher than ours" if value > high else "no, lower than ours")
+    return cells + (percent(ours), span(ours.min(), ours.max()), span(low, high), verdict)
 
 
 def markdown(columns, rows):

@@ -22,6 +22,20 @@ def mean_interval(values, level=0.95):
     return float(values.mean()), float(critical * values.std(ddof=1) / math.sqrt(values.size))
 
 
+def prediction_interval(values, level=0.95):
+    """``(low, high)`` expected to hold one new run's value: mean ± t·s·sqrt(1 + 1/n).
+
+    The right yardstick for a single published number: could one run from our
+    distribution of seeds plausibly have produced it?
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        return math.nan, math.nan
+    critical = scipy_stats.t.ppf(0.5 + level / 2, values.size - 1)
+    half = critical * values.std(ddof=1) * math.sqrt(1 + 1 / values.size)
+    return float(values.mean() - half), float(values.mean() + half)
+
+
 def difference_interval(values, baseline, level=0.95):
     """``(difference, low, high)`` of mean(values) - mean(baseline), Welch's t-interval.
 

@@ -31,3 +31,14 @@ def test_verdicts():
     assert verdict(-0.3, -0.1) == "lower"
     assert verdict(-0.1, 0.2) == "no clear difference"
     assert verdict(math.nan, math.nan) == "too few seeds to tell"
+
+
+def test_prediction_interval_is_wider_than_the_mean_interval():
+    from normexp.stats import prediction_interval
+
+    values = [0.970, 0.975, 0.972, 0.978, 0.974]
+    mean, half = mean_interval(values)
+    low, high = prediction_interval(values)
+    assert low < mean - half and high > mean + half
+    assert (high - low) / 2 == pytest.approx(half * math.sqrt(len(values) + 1))
+    assert all(math.isnan(bound) for bound in prediction_interval([0.97]))

@@ -1,0 +1,72 @@
+"""The report is built from the store alone: figures, tables, reference, gaps."""
+
+import copy
+import csv
+
+from normexp import store
+from normexp.config import load_study, study_record
+from normexp.report import build_report
+from normexp.trainer import RunResult
+from tests.conftest import TINY_STUDY, write_config
+
+ARTICLE_STYLE = copy.deepcopy(TINY_STUDY)
+ARTICLE_STYLE["seeds"] = [0, 1, 2]
+ARTICLE_STYLE["report"] = {
+    "baseline": "no_norm", "target_accuracy": 0.95,
+    "panels": [{"variant": "no_norm", "title": "without"}, {"variant": "bn_after", "title": "with"}],
+    "reference": {"no_norm": {"val_accuracy": {2: 0.95}}, "bn_after": {"val_accuracy": {2: 0.99}}}}
+
+
+def result(val_accuracy, status="complete"):
+    epochs = len(val_accuracy)
+    history = {"epoch": list(range(1, epochs + 1)), "loss": [0.3] * epochs,
+               "accuracy": [0.9] * epochs, "val_loss": [0.2] * epochs,
+               "val_accuracy": val_accuracy, "seconds": [2.0] + [1.0] * (epochs - 1)}
+    return RunResult(history, status, 1 if status == "diverged" else None, None,
+                     {"trainable": 100, "non_trainable": 0}, 10, "CPU", 3.0)
+
+
+def build(tmp_path, data, accuracies):
+    study = load_study(write_config(tmp_path, data))
+    store.prepare(tmp_path / "out", study.name, study_record(study))
+    for spec in study.runs:
+        values = accuracies.get((spec.variant, spec.seed))
+        if values == "diverged":
+            store.save_run(tmp_path / "out", spec, result([float("nan")], "diverged"), {})
+        elif values is not None:
+            store.save_run(tmp_path / "out", spec, result(values), {})
+    text = build_report(tmp_path / "out", study.name)
+    return text, (tmp_path / "out" / study.name)
+
+
+def test_reference_table_judges_a_single_run_by_prediction_interval(tmp_path):
+    accuracies = {("no_norm", seed): [0.90, value] for seed, value in enumerate((0.94, 0.95, 0.96))}
+    accuracies.update({("bn_after", seed): [0.93, value]
+                       for seed, value in enumerate((0.96, 0.965, 0.97))})
+    console, folder = build(tmp_path, ARTICLE_STYLE, accuracies)
+    report = (folder / "REPORT.md").read_text()
+    assert (folder / "article_figure.png").is_file() and "![article figure]" in report
+    assert "| no_norm | val_accuracy | 2 | 95.00 | 95.00 ± 2.48 | 94.00–96.00 |" in report
+    assert report.index("| no_norm | val_accuracy") < report.index("| bn_after | val_accuracy")
+    assert "| bn_after | val_accuracy | 2 | 99.00 |" in report and "no, higher than ours" in report
+    assert "| bn_after | +1.50 |" in report  # difference vs the baseline, in points
+    assert "Study tiny: 6/6 runs" in console
+
+
+def test_missing_and_diverged_runs_are_listed_not_plotted(tmp_path):
+    accuracies = {("no_norm", 0): [0.9, 0.95], ("no_norm", 1): [0.9, 0.96],
+                  ("bn_after", 0): "diverged"}
+    console, folder = build(tmp_path, ARTICLE_STYLE, accuracies)
+    report = (folder / "REPORT.md").read_text()
+    assert "## Incomplete" in report and "missing: " in report
+    assert "0/1 (1 diverged: seed 0 at epoch 1)" in report
+    assert not (folder / "article_figure.png").exists()  # a panel has no data
+    assert "runs missing" in console
+    rows = list(csv.DictReader((folder / "per_seed.csv").open()))
+    assert [row["condition"] for row in rows] == ["no_norm", "no_norm"]
+
+
+def test_empty_store_still_reports(tmp_path):
+    console, folder = build(tmp_path, TINY_STUDY, {})
+    assert "Study tiny: 0/4 runs" in console
+    assert "no runs yet" in (folder / "REPORT.md").read_text()
