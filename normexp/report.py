@@ -102,33 +102,46 @@ def markdown_report(study_record, records, missing, broken, summary, differences
     lines += problems_section(missing, broken)
     if settings["panels"] and with_data:
         lines += ["## The article's figure", "", f"![article figure]({FIGURES['article']})", ""]
-    if references:
-        lines += ["## Against the reference", "",
-                  f"Reference: {settings['reference_source'] or 'published numbers'}. "
-                  "Accuracies in %; ours is the mean over seeds with a 95% t-interval. A single "
-                  "published run is compared with the 95% prediction interval for one run of "
-                  "ours (mean ± t·s·√(1+1/n)), not with our mean: one run scatters more than a "
-                  "mean does.", "",
-                  report_tables.markdown(report_tables.REFERENCE_COLUMNS, references), ""]
+    lines += reference_section(settings, references)
     if with_data:
         lines += ["## Curves", "", f"![curves]({FIGURES['curves']})", ""]
     lines += ["## Summary", "",
-              "Final-epoch values; accuracies in %, mean ± half-width of the 95% t-interval "
-              f"over seeds. Epochs to target: median first epoch with validation accuracy ≥ "
-              f"{100 * settings['target_accuracy']:g}%. s/epoch: median wall seconds of "
-              "epochs after the first (the first includes compilation).", "",
-              report_tables.markdown(report_tables.SUMMARY_COLUMNS, summary), ""]
-    if differences:
-        lines += [f"## Differences vs `{settings['baseline']}`", "",
-                  "Percentage points; Welch 95% t-interval over seeds. \"No clear difference\" "
-                  "means the interval includes 0 — with few seeds that is common, and it is not "
-                  "evidence of no effect.", "",
-                  report_tables.markdown(report_tables.DIFFERENCE_COLUMNS, differences), ""]
+            "Final-epoch values; accuracies in %, mean ± half-width of the 95% t-interval "
+            f"over seeds. Epochs to target: median first epoch with validation accuracy ≥ "
+            f"{100 * settings['target_accuracy']:g}%. s/epoch: median wall seconds of "
+            "epochs after the first (the first includes compilation).", "",
+            report_tables.markdown(report_tables.SUMMARY_COLUMNS, summary), ""]
+    lines += differences_section(settings, differences)
     if with_data:
         lines += [f"![final validation accuracy per seed]({FIGURES['final']})", ""]
     lines += ["Per-seed values: `per_seed.csv`; means and intervals: `summary.csv`; every run's "
-              "config, history and metadata: `runs/<condition>/seed_<k>/`.", ""]
+            "config, history and metadata: `runs/<condition>/seed_<k>/`.", ""]
     return "\n".join(lines)
+
+
+def reference_section(settings, references):
+    if not references:
+        return []
+    return ["## Against the reference", "",
+            f"Reference: {settings['reference_source'] or 'published numbers'}. "
+            "Accuracies in %; ours is the mean over seeds with a 95% t-interval. A single "
+            "published run is compared with the 95% prediction interval for one run of "
+            "ours (mean ± t·s·√(1+1/n)), not with our mean: one run scatters more than a "
+            "mean does.", "",
+            report_tables.markdown(report_tables.REFERENCE_COLUMNS, references), ""]
+
+
+def differences_section(settings, differences):
+    if not differences:
+        return []
+    return [f"## Differences vs `{settings['baseline']}`", "",
+            "Percentage points; Welch 95% t-interval over seeds. \"No clear difference\" "
+            "means the interval includes 0 — with few seeds that is common, and it is not "
+            f"evidence of no effect. With {len(differences)} comparisons, about "
+            f"{0.05 * len(differences):.2g} intervals are expected to exclude 0 by chance "
+            "alone, so read a lone borderline \"higher\" or \"lower\" as a lead to "
+            "test with more seeds, not a finding.", "",
+            report_tables.markdown(report_tables.DIFFERENCE_COLUMNS, differences), ""]
 
 
 def environment_line(records):

@@ -9,7 +9,8 @@ import dataclasses
 from normexp.datasets import DATASETS
 from normexp.norms import NORMS, PLACEMENTS
 from normexp.optimizers import ACTIVATIONS, OPTIMIZERS
-from normexp.schema import field, in_registry, one_of, positive
+from normexp.errors import ConfigError
+from normexp.schema import field, in_registry, one_of, positive, unknown_key_problem
 
 
 def validation_check(value):
@@ -87,6 +88,39 @@ class ReportConfig:
     panels: tuple[Panel, ...] = field(())
     reference: dict = field({})
     reference_source: str = field("")
+
+
+def check_report(report, names, path):
+    if report.baseline is not None and report.baseline not in names:
+        raise ConfigError(path, "report.baseline", f"names no variant; variants: "
+                          f"{', '.join(names)}; got {report.baseline!r}")
+    for index, panel in enumerate(report.panels):
+        if panel.variant not in names:
+            raise ConfigError(path, f"report.panels[{index}].variant",
+                              f"names no variant; variants: {', '.join(names)}")
+    for variant, metrics in report.reference.items():
+        check_reference(variant, metrics, names, path)
+
+
+REFERENCE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
+
+
+def check_reference(variant, metrics, names, path):
+    field_path = f"report.reference.{variant}"
+    if variant not in names:
+        raise ConfigError(path, field_path, f"names no variant; variants: {', '.join(names)}")
+    if not isinstance(metrics, dict):
+        raise ConfigError(path, field_path, "must map a metric to {epoch: value}")
+    for metric, by_epoch in metrics.items():
+        if metric not in REFERENCE_METRICS:
+            raise ConfigError(path, f"{field_path}.{metric}", unknown_key_problem(
+                metric, REFERENCE_METRICS))
+        valid = isinstance(by_epoch, dict) and all(
+            isinstance(epoch, int) and epoch > 0 and isinstance(value, (int, float))
+            and not isinstance(value, bool) for epoch, value in by_epoch.items())
+        if not valid:
+            raise ConfigError(path, f"{field_path}.{metric}",
+                              "must map epoch numbers (1, 2, ...) to numbers")
 
 
 def settings_to_dict(settings):

@@ -109,16 +109,16 @@ class FitEngine:
                       metrics=["accuracy"])
 
     def evaluate(self, x, y):
-        loss, accuracy = self.model.evaluate(x, y, batch_size=10000, verbose=0)
+        loss, accuracy = self.model.evaluate(datasets.scale(x), y, batch_size=10000, verbose=0)
         return float(loss), float(accuracy)
 
     def train(self, on_epoch):
         history = {key: [] for key in ("epoch", *METRICS, "seconds")}
         recorder = EpochRecorder(history, self.spec, on_epoch)
-        self.model.fit(self.splits.x_train, self.splits.y_train,
+        self.model.fit(datasets.scale(self.splits.x_train), self.splits.y_train,
                        batch_size=self.spec.settings.train.batch_size,
                        epochs=self.spec.settings.train.epochs,
-                       validation_data=(self.splits.x_val, self.splits.y_val),
+                       validation_data=(datasets.scale(self.splits.x_val), self.splits.y_val),
                        shuffle=True, verbose=0,
                        callbacks=[keras.callbacks.TerminateOnNaN(), recorder])
         diverged = [epoch for epoch, loss in zip(history["epoch"], history["loss"])

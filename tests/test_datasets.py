@@ -104,10 +104,13 @@ def test_layouts_found(tmp_path, real_data_dir):
     assert idx_files.find_local(real_data_dir, "mnist") == real_data_dir / "mnist.npz"
 
 
-def test_scaled_float32_and_fixed_validation_split(tmp_path):
+def test_uint8_splits_scale_to_unit_float32_and_the_split_is_fixed(tmp_path):
     folder = write_tiny_mnist(tmp_path / "data", train=200, test=50)
     splits = datasets.load("mnist", 0.25, str(folder))
-    assert splits.x_train.dtype == np.float32 and 0 <= splits.x_train.min() <= splits.x_train.max() <= 1
+    assert splits.x_train.dtype == np.uint8 and splits.y_train.dtype == np.int32
+    scaled = datasets.scale(splits.x_train)
+    assert scaled.dtype == np.float32 and 0 <= scaled.min() and scaled.max() <= 1
+    assert scaled.max() == np.float32(splits.x_train.max()) / np.float32(255)
     assert (len(splits.x_train), len(splits.x_val), len(splits.x_test)) == (150, 50, 50)
     again = datasets._load_cached.__wrapped__("mnist", 0.25, str(folder))
     np.testing.assert_array_equal(splits.y_val, again.y_val)  # same split every time
