@@ -100,13 +100,13 @@ def run(args):
     if args.dry_run:
         print(dry_run_listing(study, runner.plan(study, runs, args.out, args.force), args.out))
         return 0
-    store.prepare(args.out, study.name, config_module.study_record(study))
+    store.prepare(args.out, study.name)
     with store.lock_study(args.out, study.name):
+        store.write_study(args.out, config_module.study_record(study))
         train(study, runs, args)
+    summary = report.build_report(args.out, study.name)
     if not args.quiet:
-        print(report.build_report(args.out, study.name))
-    else:
-        report.build_report(args.out, study.name)
+        print(summary)
     return 0
 
 
@@ -118,10 +118,8 @@ def train(study, runs, args):
         say(args, f"All {len(plan.done)} runs of {study.name} are already in {args.out}; "
                   "nothing to train (use --force to retrain).")
         return
-    for dataset, validation in {(r.settings.data.dataset, r.settings.data.validation)
-                                for r in plan.todo}:
-        dataset_dir = args.data_dir or next(r.settings.data.dir for r in plan.todo)
-        datasets.load(dataset, validation, dataset_dir)  # fail now, not in a worker
+    for data in {run.settings.data for run in plan.todo}:
+        datasets.load(data.dataset, data.validation, args.data_dir or data.dir)  # fail now
     runner.dry_check(study, plan.todo)
     jobs = runner.choose_jobs(args.jobs or study.jobs, len(plan.todo))
     say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already done) "

@@ -12,7 +12,6 @@ import os
 import queue
 import signal
 
-from normexp import config as config_module
 from normexp import store
 from normexp.errors import ConfigError, NormexpError
 from normexp.progress import Progress
@@ -68,7 +67,6 @@ def dry_check(study, runs):
             message = " ".join(str(error).split())[:300]
             raise ConfigError(study.source, f"variant {spec.condition} (model.norm_args "
                               f"or train.optimizer)", f"Keras rejected it: {message}") from None
-        checked.add(key)
 
 
 def choose_jobs(requested, pending):
@@ -218,9 +216,3 @@ def worker_train_block(block, data_dir):
     for spec in block:
         result = train_run(spec, data_dir, on_epoch=report_epoch)
         _events.put(("result", spec.condition, spec.seed, result))
-
-
-def load_and_plan(config, out, overrides, only, force):
-    study = config_module.load_study(config, overrides)
-    runs = config_module.select_runs(study, only)
-    return study, plan(study, runs, out, force)

@@ -68,8 +68,8 @@ def finite_only(value):
     return value
 
 
-def prepare(out, study_name, study_record):
-    """Create the study folder and write ``study.json``; fail before any training."""
+def prepare(out, study_name):
+    """Create the study folder or say why it cannot be used, before any training."""
     folder = study_dir(out, study_name)
     for parent in [*reversed(folder.parents), folder, folder / "runs"]:
         if parent.exists() and not parent.is_dir():
@@ -82,8 +82,12 @@ def prepare(out, study_name, study_record):
                          f"--out") from error
     if not os.access(folder, os.W_OK):
         raise StoreError(f"{folder} is not writable; choose a writable --out")
-    write_json_atomic(folder / "study.json", study_record)
     return folder
+
+
+def write_study(out, study_record):
+    """``study.json``: the runs the report expects; write it while holding the lock."""
+    write_json_atomic(study_dir(out, study_record["name"]) / "study.json", study_record)
 
 
 @contextlib.contextmanager

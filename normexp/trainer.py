@@ -90,7 +90,7 @@ class FastEngine:
 
     def train(self, on_epoch):
         orders = epoch_orders(self.spec.seed, len(self.splits.x_train))
-        history = {key: [] for key in ("epoch", *METRICS, "seconds")}
+        history = empty_history()
         for epoch in range(1, self.spec.settings.train.epochs + 1):
             started = time.perf_counter()
             loss, accuracy = self.compiled.train_epoch(next(orders))
@@ -113,26 +113,25 @@ class FitEngine:
         return float(loss), float(accuracy)
 
     def train(self, on_epoch):
-        history = {key: [] for key in ("epoch", *METRICS, "seconds")}
-        recorder = EpochRecorder(history, self.spec, on_epoch)
+        history = empty_history()
         self.model.fit(datasets.scale(self.splits.x_train), self.splits.y_train,
                        batch_size=self.spec.settings.train.batch_size,
                        epochs=self.spec.settings.train.epochs,
                        validation_data=(datasets.scale(self.splits.x_val), self.splits.y_val),
                        shuffle=True, verbose=0,
-                       callbacks=[keras.callbacks.TerminateOnNaN(), recorder])
-        diverged = [epoch for epoch, loss in zip(history["epoch"], history["loss"])
-                    if not math.isfinite(loss)]
-        if recorder.stopped_at is not None and not diverged:
-            diverged = [recorder.stopped_at]
-        return history, (diverged[0] if diverged else None)
+                       callbacks=[keras.callbacks.TerminateOnNaN(),
+                                  EpochRecorder(history, self.spec, on_epoch)])
+        diverged = next((epoch for epoch, loss in zip(history["epoch"], history["loss"])
+                         if not math.isfinite(loss)), None)
+        if diverged is None and len(history["epoch"]) < self.spec.settings.train.epochs:
+            diverged = len(history["epoch"]) + 1  # TerminateOnNaN stopped it mid-epoch
+        return history, diverged
 
 
 class EpochRecorder(keras.callbacks.Callback):
     def __init__(self, history, spec, on_epoch):
         super().__init__()
         self.history_lists, self.spec, self.on_epoch = history, spec, on_epoch
-        self.stopped_at = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
@@ -143,9 +142,9 @@ class EpochRecorder(keras.callbacks.Callback):
         record(self.history_lists, epoch + 1, metrics, time.perf_counter() - self.started,
                self.spec, self.on_epoch)
 
-    def on_train_end(self, logs=None):
-        if self.model.stop_training and len(self.history_lists["epoch"]) < self.spec.settings.train.epochs:
-            self.stopped_at = len(self.history_lists["epoch"]) + 1
+
+def empty_history():
+    return {key: [] for key in ("epoch", *METRICS, "seconds")}
 
 
 def record(history, epoch, metrics, seconds, spec, on_epoch):

@@ -86,10 +86,12 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path, tiny_data_dir)
 
 def test_second_process_on_the_same_study_is_refused(tmp_path, capsys):
     config, out = write_config(tmp_path, TINY_STUDY), tmp_path / "out"
-    store.prepare(out, "tiny", {})
+    store.prepare(out, "tiny")
+    (out / "tiny" / "study.json").write_text('{"written by": "the first process"}')
     with store.lock_study(out, "tiny"):
         code = cli.main(["--config", str(config), "--out", str(out)])
     assert code == 2
+    assert "the first process" in (out / "tiny" / "study.json").read_text()
     message = capsys.readouterr().err.strip()
     assert message.startswith("normexp: error: another normexp process (pid ")
     assert "\n" not in message

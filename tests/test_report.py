@@ -28,7 +28,8 @@ def result(val_accuracy, status="complete"):
 
 def build(tmp_path, data, accuracies):
     study = load_study(write_config(tmp_path, data))
-    store.prepare(tmp_path / "out", study.name, study_record(study))
+    store.prepare(tmp_path / "out", study.name)
+    store.write_study(tmp_path / "out", study_record(study))
     for spec in study.runs:
         values = accuracies.get((spec.variant, spec.seed))
         if values == "diverged":

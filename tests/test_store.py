@@ -82,20 +82,20 @@ def test_disk_full_is_a_clear_error_and_keeps_the_old_file(tmp_path, monkeypatch
 def test_prepare_refuses_a_file_where_a_folder_belongs(tmp_path, spec):
     (tmp_path / "blocker").write_text("")
     with pytest.raises(StoreError, match="blocker is a file"):
-        store.prepare(tmp_path / "blocker" / "out", "tiny", {})
+        store.prepare(tmp_path / "blocker" / "out", "tiny")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "tiny").write_text("")
     with pytest.raises(StoreError, match="is a file"):
-        store.prepare(tmp_path / "out", "tiny", {})
+        store.prepare(tmp_path / "out", "tiny")
 
 
 def test_prepare_refuses_an_unwritable_place():
     with pytest.raises(StoreError, match="cannot create|not writable"):
-        store.prepare("/proc/normexp-test", "tiny", {})
+        store.prepare("/proc/normexp-test", "tiny")
 
 
 def test_second_lock_on_a_study_is_refused(tmp_path):
-    store.prepare(tmp_path, "tiny", {})
+    store.prepare(tmp_path, "tiny")
     with store.lock_study(tmp_path, "tiny"):
         with pytest.raises(StudyBusyError, match=f"pid {os.getpid()}"):
             with store.lock_study(tmp_path, "tiny"):
