@@ -121,9 +121,11 @@ def train(study, runs, args):
     for data in {run.settings.data for run in plan.todo}:
         datasets.load(data.dataset, data.validation, args.data_dir or data.dir)  # fail now
     runner.dry_check(study, plan.todo)
+    from normexp import tf_backend  # imported by dry_check already; TensorFlow stays lazy
+
     jobs = runner.choose_jobs(args.jobs or study.jobs, len(plan.todo))
     say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already done) "
-              f"with {jobs} worker{'s' if jobs > 1 else ''}.")
+              f"on {tf_backend.device_name()} with {jobs} worker{'s' if jobs > 1 else ''}.")
     runner.execute(plan, args.out, jobs, args.data_dir, args.quiet)
 
 

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 
 import pytest
 
@@ -33,6 +34,8 @@ def test_study_end_to_end_then_nothing_new(tmp_path, tiny_config, tiny_data_dir)
     report = (out / "tiny" / "REPORT.md").read_text()
     assert "| bn_after |" in report and "Differences vs `no_norm`" in report
     assert "no_norm" in first.stdout and "Report:" in first.stdout
+    assert re.search(r"Training 4 runs of tiny \(0 already done\) on (CPU|GPU.*) with 1 worker\.",
+                     first.stderr)
     meta = json.loads((out / "tiny/runs/bn_after/seed_1/meta.json").read_text())
     assert meta["status"] == "complete" and meta["versions"]["keras"].startswith("3.")
     assert meta["parameters"]["non_trainable"] == 2 * 16
@@ -97,3 +100,19 @@ def test_corrupt_record_is_retrained_with_a_warning(tmp_path, tiny_config, tiny_
     assert "no_norm/seed_0: history.json is unreadable" in again.stderr
     assert "it will be retrained" in again.stderr
     assert json.loads(history.read_text())["epoch"] == [1, 2]
+
+
+def test_deterministic_option_reproduces_a_run_exactly(tmp_path, tiny_data_dir):
+    data = copy.deepcopy(TINY_STUDY)
+    data.update(seeds=[3], variants=[{"name": "bn_after", "model": {"norm": "batch",
+                                                                    "dropout": 0.3}}], report={})
+    data["train"]["deterministic"] = True
+    config, out = write_config(tmp_path, data), tmp_path / "out"
+    histories = []
+    for _ in range(2):
+        result = run_cli("--config", config, "--out", out, "--force", "--jobs", "1", "--quiet",
+                         data_dir=tiny_data_dir)
+        assert result.returncode == 0, result.stderr
+        histories.append(json.loads((out / "tiny/runs/bn_after/seed_3/history.json").read_text()))
+    for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert histories[0][metric] == histories[1][metric]
