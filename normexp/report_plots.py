@@ -58,9 +58,12 @@ def curves_figure(conditions, colors):
     for ax, metric in zip(axes.flat, ("accuracy", "val_accuracy", "loss", "val_loss")):
         plot_metric(conditions, metric, colors, ax=ax)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), frameon=False)
+    # Long sweep labels need fewer columns to fit the figure's width.
+    columns = max(1, min(len(labels), 120 // (max(map(len, labels), default=1) + 8), 5))
+    rows = -(-len(labels) // columns)
+    figure.legend(handles, labels, loc="lower center", ncol=columns, frameon=False)
     figure.suptitle("Mean over seeds; shaded band: min–max over seeds")
-    figure.tight_layout(rect=(0, 0.06, 1, 0.97))
+    figure.tight_layout(rect=(0, 0.015 + 0.035 * rows, 1, 0.97))
     return figure
 
 

@@ -64,12 +64,13 @@ DIFFERENCE_COLUMNS = ("condition", "Δ final val acc (pp)", "95% CI (pp)", "verd
 
 
 def difference_rows(conditions, baseline):
-    base = next((c for c in conditions if c.name == baseline), None)
-    if base is None:
-        return []
+    """Each condition against the baseline variant at the same sweep point."""
+    by_name = {condition.name: condition for condition in conditions}
     rows = []
     for condition in conditions:
-        if condition is base:
+        # A condition's name is its variant plus its sweep point, e.g. "bn__train.batch_size=32".
+        base = by_name.get(baseline + condition.name[len(condition.variant):])
+        if base is None or base is condition:
             continue
         cells = [condition.name]
         for metric in ("val_accuracy", "best_val_accuracy"):

@@ -71,3 +71,17 @@ def test_empty_store_still_reports(tmp_path):
     console, folder = build(tmp_path, TINY_STUDY, {})
     assert "Study tiny: 0/4 runs" in console
     assert "no runs yet" in (folder / "REPORT.md").read_text()
+
+
+def test_sweep_conditions_are_compared_at_the_same_point(tmp_path):
+    data = copy.deepcopy(TINY_STUDY)
+    data["sweep"] = {"train.batch_size": [32, 64]}
+    accuracies = {}
+    for variant, shift in (("no_norm", 0.0), ("bn_after", 0.01)):
+        for seed in (0, 1):
+            accuracies[(variant, seed)] = [0.9, 0.95 + shift + 0.001 * seed]
+    _, folder = build(tmp_path, data, accuracies)
+    report = (folder / "REPORT.md").read_text()
+    assert "| bn_after__train.batch_size=32 | +1.00 |" in report
+    assert "| bn_after__train.batch_size=64 | +1.00 |" in report
+    assert "| no_norm__train.batch_size=64 | +" not in report  # not compared across points
