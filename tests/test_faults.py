@@ -72,9 +72,10 @@ def test_sigkill_mid_study_loses_nothing_and_rerun_finishes(tmp_path, tiny_data_
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())
 
 
-def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path, tiny_data_dir):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path, tiny_data_dir, jobs):
     config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
-    process = start_study(config, out, tiny_data_dir, "--jobs", "2")
+    process = start_study(config, out, tiny_data_dir, "--jobs", jobs)
     wait_for_finished_runs(out, 1, process)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     _, stderr = process.communicate(timeout=60)
