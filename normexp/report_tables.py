@@ -65,6 +65,8 @@ DIFFERENCE_COLUMNS = ("condition", "Δ final val acc (pp)", "95% CI (pp)", "verd
 
 def difference_rows(conditions, baseline):
     """Each condition against the baseline variant at the same sweep point."""
+    if baseline is None:
+        return []
     by_name = {condition.name: condition for condition in conditions}
     rows = []
     for condition in conditions:

@@ -85,3 +85,12 @@ def test_sweep_conditions_are_compared_at_the_same_point(tmp_path):
     assert "| bn_after__train.batch_size=32 | +1.00 |" in report
     assert "| bn_after__train.batch_size=64 | +1.00 |" in report
     assert "| no_norm__train.batch_size=64 | +" not in report  # not compared across points
+
+
+def test_study_without_a_baseline_has_no_differences_section(tmp_path):
+    data = copy.deepcopy(TINY_STUDY)
+    data["report"] = {}
+    console, folder = build(tmp_path, data, {("no_norm", 0): [0.9, 0.95],
+                                             ("bn_after", 0): [0.9, 0.96]})
+    assert "Differences vs" not in (folder / "REPORT.md").read_text()
+    assert "vs " not in console and "Study tiny: 2/4 runs" in console
