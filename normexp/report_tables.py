@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from normexp import stats
+from normexp.settings import REFERENCE_METRICS
 
 SUMMARY_COLUMNS = ("condition", "params", "seeds", "train acc", "val acc", "train loss",
                    "val loss", "best val acc", "epoch-1 val acc", "epochs to target",
@@ -100,7 +101,6 @@ def interval(low, high):
 REFERENCE_COLUMNS = ("variant", "metric", "epoch", "reference", "ours: mean ± 95% CI",
                      "ours: seed min–max", "ours: 95% range of one run",
                      "reference consistent with one run of ours?")
-METRIC_ORDER = ("accuracy", "val_accuracy", "loss", "val_loss")
 
 
 def reference_rows(conditions, reference):
@@ -108,7 +108,7 @@ def reference_rows(conditions, reference):
     rows = []
     for condition in conditions:
         metrics = reference.get(condition.name, {})
-        for metric in sorted(metrics, key=METRIC_ORDER.index):
+        for metric in sorted(metrics, key=REFERENCE_METRICS.index):
             for epoch, value in sorted(metrics[metric].items(), key=lambda item: int(item[0])):
                 rows.append(reference_row(condition, metric, int(epoch), value))
     return rows

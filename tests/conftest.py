@@ -13,13 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = os.environ.get("NORMEXP_DATA_DIR")
 
 
-@pytest.fixture
-def real_data_dir():
+def require_real_data():
     """The real MNIST folder from $NORMEXP_DATA_DIR, or a skip saying why."""
     if not REAL_DATA or not Path(REAL_DATA).is_dir():
         pytest.skip("real MNIST absent: set NORMEXP_DATA_DIR to a folder with mnist.npz "
                     "or the four IDX .gz files (CI uses ../shared/datasets)")
     return Path(REAL_DATA)
+
+
+@pytest.fixture
+def real_data_dir():
+    return require_real_data()
 
 
 def write_tiny_mnist(folder, train=512, test=128, seed=0):

@@ -9,19 +9,14 @@ import pytest
 from normexp import idx_files, tf_backend
 from normexp.config import load_study
 from normexp.trainer import epoch_orders, train_run
-from tests.conftest import TINY_STUDY, write_config
+from tests.conftest import TINY_STUDY, require_real_data, write_config
 
 
 @pytest.fixture(scope="module")
 def mnist_slice_dir(tmp_path_factory):
     """The first 6,000 training and 1,000 test images of the real MNIST."""
-    import os
-    from pathlib import Path
-
-    source = os.environ.get("NORMEXP_DATA_DIR")
-    if not source or not Path(source).is_dir():
-        pytest.skip("real MNIST absent: set NORMEXP_DATA_DIR (CI uses ../shared/datasets)")
-    x_train, y_train, x_test, y_test = idx_files.read(idx_files.find_local(Path(source), "mnist"))
+    source = require_real_data()
+    x_train, y_train, x_test, y_test = idx_files.read(idx_files.find_local(source, "mnist"))
     folder = tmp_path_factory.mktemp("mnist_slice")
     np.savez(folder / "mnist.npz", x_train=x_train[:6000], y_train=y_train[:6000],
              x_test=x_test[:1000], y_test=y_test[:1000])
