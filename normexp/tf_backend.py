@@ -73,11 +73,14 @@ def compiled_epochs(key, model, optimizer, batch_size, x_train, y_train):
     """A ``CompiledEpochs`` for this architecture, reused across runs in this process.
 
     ``key`` must capture everything that shapes the program (model config,
-    optimizer config, batch size, data). On reuse, the cached model and
+    optimizer config, batch size); the training arrays are added to it here. On reuse, the cached model and
     optimizer take over the fresh ``model``'s initial weights and the fresh
     ``optimizer``'s zero state, so a run is computed exactly as if compiled
     anew, without paying for tracing and XLA compilation again.
     """
+    # The program closes over the training arrays, so they are part of its identity. The
+    # cache keeps them alive (``device_array``), so their ids cannot be reused meanwhile.
+    key = (key, id(x_train), id(y_train))
     cached = _compiled_cache.get(key)
     if cached is None:
         cached = _compiled_cache[key] = CompiledEpochs(model, optimizer, batch_size,
