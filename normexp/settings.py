@@ -81,11 +81,20 @@ class Panel:
 
 
 @dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Two variants compared on every final metric: ``variant`` minus ``against``."""
+
+    variant: str = field("")
+    against: str = field("")
+
+
+@dataclasses.dataclass(frozen=True)
 class ReportConfig:
     baseline: str | None = field(None)
     target_accuracy: float = field(0.97, lambda value: None if 0 < value <= 1
                                    else "must be in (0, 1]")
     panels: tuple[Panel, ...] = field(())
+    comparisons: tuple[Comparison, ...] = field(())
     reference: dict = field({})
     reference_source: str = field("")
 
@@ -98,6 +107,12 @@ def check_report(report, names, path):
         if panel.variant not in names:
             raise ConfigError(path, f"report.panels[{index}].variant",
                               f"names no variant; variants: {', '.join(names)}")
+    for index, comparison in enumerate(report.comparisons):
+        for key in ("variant", "against"):
+            if getattr(comparison, key) not in names:
+                raise ConfigError(path, f"report.comparisons[{index}].{key}",
+                                  f"names no variant; variants: {', '.join(names)}; "
+                                  f"got {getattr(comparison, key)!r}")
     for variant, metrics in report.reference.items():
         check_reference(variant, metrics, names, path)
 
