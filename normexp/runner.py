@@ -12,7 +12,7 @@ import os
 import queue
 import signal
 
-from normexp import store
+from normexp import model_size, store
 from normexp.errors import ConfigError, NormexpError
 from normexp.progress import Progress
 
@@ -80,15 +80,9 @@ def choose_jobs(requested, pending):
 
     if tf_backend.device_name().startswith("GPU"):
         return 1
-    by_memory = int(physical_memory() // WORKER_MEMORY) or 1
+    memory = model_size.physical_memory()
+    by_memory = int(memory // WORKER_MEMORY) or 1 if memory else os.cpu_count() or 1
     return max(1, min(os.cpu_count() or 1, pending, by_memory))
-
-
-def physical_memory():
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):  # not every platform reports it
-        return float("inf")
 
 
 def execute(plan_, out, jobs, data_dir=None, quiet=False):

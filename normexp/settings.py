@@ -5,6 +5,7 @@ besides its seed. Field checks run at load time, before anything trains.
 """
 
 import dataclasses
+import math
 
 from normexp.datasets import DATASETS
 from normexp.norms import NORMS, PLACEMENTS
@@ -34,8 +35,8 @@ def optimizer_check(value):
     if name not in OPTIMIZERS:
         return f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS.names())}"
     rate = value.get("learning_rate", 1.0)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
-        return "learning_rate must be a number > 0"
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < math.inf:
+        return "learning_rate must be a finite number > 0"
     return None
 
 
