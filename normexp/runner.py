@@ -51,8 +51,9 @@ def plan(study, runs, out, force=False):
 
 
 def dry_check(study, runs):
-    """Build every distinct model and optimizer once, so bad Keras arguments
-    (``norm_args``, optimizer options) fail before any training starts."""
+    """Build every distinct model and optimizer once and take one step with them, so
+    bad Keras arguments (``norm_args``, optimizer options) fail before any training."""
+    from normexp import tf_backend
     from normexp.trainer import build_for_run
 
     checked = set()
@@ -62,8 +63,10 @@ def dry_check(study, runs):
             continue
         checked.add(key)
         try:
-            build_for_run(spec)
-        except (TypeError, ValueError) as error:
+            tf_backend.try_one_step(*build_for_run(spec))
+        # Keras and TensorFlow reject arguments with many exception types (TypeError,
+        # ValueError, InvalidArgumentError, AttributeError...); all mean "bad config" here.
+        except Exception as error:
             message = " ".join(str(error).split())[:300]
             raise ConfigError(study.source, f"variant {spec.condition} (model.norm_args "
                               f"or train.optimizer)", f"Keras rejected it: {message}") from None

@@ -90,6 +90,17 @@ def compiled_epochs(key, model, optimizer, batch_size, x_train, y_train):
     return cached
 
 
+def try_one_step(model, optimizer, batch_size=2):
+    """One eager training step on blank images: surfaces Keras arguments (norm or
+    optimizer options) that are accepted at construction but fail when used."""
+    images = tf.zeros((batch_size, *model.input_shape[1:]))
+    labels = tf.zeros((batch_size,), tf.int32)
+    with tf.GradientTape() as tape:
+        loss = keras.losses.sparse_categorical_crossentropy(labels, model(images, training=True))
+    optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+    model(images, training=False)
+
+
 def clear_compiled_cache():
     _compiled_cache.clear()
     _device_arrays.clear()
