@@ -41,6 +41,12 @@ with silenced_native_stderr():
 
     tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, once
 
+if not os.environ.get("NORMEXP_TF_LOGS"):
+    # Each architecture and batch size is its own compiled program, traced once per process;
+    # TensorFlow counts those as "retracing" and prints a WARNING block per sweep point.
+    # They are expected here, not a problem to fix, so only errors reach the console.
+    tf.get_logger().setLevel("ERROR")
+
 
 def configure_threads(threads):
     """Pin TensorFlow's thread pools; must run before the first op executes."""

@@ -10,8 +10,7 @@ from scipy import stats as scipy_stats
 from normexp import report_data, store
 from normexp.config import load_study, study_record
 from normexp.report import build_report
-from normexp.trainer import RunResult
-from tests.conftest import TINY_STUDY, write_config
+from tests.conftest import TINY_STUDY, fake_result, write_config
 
 ARTICLE_STYLE = copy.deepcopy(TINY_STUDY)
 ARTICLE_STYLE["seeds"] = [0, 1, 2]
@@ -21,13 +20,7 @@ ARTICLE_STYLE["report"] = {
     "reference": {"no_norm": {"val_accuracy": {2: 0.95}}, "bn_after": {"val_accuracy": {2: 0.99}}}}
 
 
-def result(val_accuracy, status="complete"):
-    epochs = len(val_accuracy)
-    history = {"epoch": list(range(1, epochs + 1)), "loss": [0.3] * epochs,
-               "accuracy": [0.9] * epochs, "val_loss": [0.2] * epochs,
-               "val_accuracy": val_accuracy, "seconds": [2.0] + [1.0] * (epochs - 1)}
-    return RunResult(history, status, 1 if status == "diverged" else None, None,
-                     {"trainable": 100, "non_trainable": 0}, 10, "CPU", 3.0)
+result = fake_result
 
 
 def build(tmp_path, data, accuracies):
