@@ -63,8 +63,11 @@ def held_out_count(total, fraction):
 
 
 def load(dataset, validation, data_dir=None):
-    """The float32 splits of ``dataset``; cached, so each process loads once."""
-    return _load_cached(dataset, validation, str(data_dir) if data_dir else None)
+    """The uint8 splits of ``dataset``; cached, so each process loads once.
+
+    ``$NORMEXP_DATA_DIR`` is read here, before the cache, so a changed variable is seen."""
+    folder = data_dir or os.environ.get(DATA_DIR_VARIABLE)
+    return _load_cached(dataset, validation, str(folder) if folder else None)
 
 
 @functools.lru_cache(maxsize=4)
