@@ -3,12 +3,14 @@
 import copy
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 from normexp import cli, store
 from normexp.config import load_study
-from tests.conftest import TINY_STUDY, fake_result, run_cli, write_config
+from tests.conftest import ROOT, TINY_STUDY, fake_result, run_cli, write_config
 
 
 @pytest.fixture
@@ -135,3 +137,27 @@ def test_deterministic_option_reproduces_a_run_exactly(tmp_path, tiny_data_dir):
     assert written[0] != written[1]  # the second run really trained again
     for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert histories[0][metric] == histories[1][metric]
+
+
+def test_a_batch_size_sweep_keeps_tensorflow_warnings_out_of_the_console(tmp_path, tiny_data_dir):
+    # Six batch sizes are six compiled programs; TensorFlow calls that "retracing".
+    data = copy.deepcopy(TINY_STUDY)
+    data.update(seeds=[0], variants=[{"name": "no_norm"}], report={},
+                sweep={"train.batch_size": [2, 4, 8, 16, 32, 64]})
+    data["train"]["epochs"] = 1
+    result = run_cli("--config", write_config(tmp_path, data), "--out", tmp_path / "out",
+                     "--jobs", "1", data_dir=tiny_data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "[6/6]" in result.stderr
+    assert "WARNING" not in result.stderr and "retracing" not in result.stderr, result.stderr
+
+
+def test_output_into_a_closed_pipe_ends_without_a_traceback(tmp_path, tiny_config):
+    # `python run.py ... | head -1`: the reader leaves before normexp writes.
+    process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config",
+                                str(tiny_config), "--out", str(tmp_path / "o"), "--dry-run"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
