@@ -117,7 +117,8 @@ def comparison_rows(conditions, comparisons):
 def scaled(value, factor):
     if math.isnan(value):
         return "–"
-    return f"{factor * value:+.2f}" if factor != 1 else f"{value:+.4f}"
+    text = f"{factor * value:+.2f}" if factor != 1 else f"{value:+.4f}"
+    return text.replace("-", "+") if float(text) == 0 else text  # no "-0.00"
 
 
 def signed(value):
