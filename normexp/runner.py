@@ -125,7 +125,7 @@ def run_sequentially(runs, data_dir, progress, store_result):
 
 def run_in_parallel(runs, jobs, data_dir, progress, store_result):
     """Workers pull chunks of runs, costliest first; every result is stored the moment
-    it arrives. A chunk holds runs that share one compiled program (seeds of a condition)."""
+    it arrives. A chunk is a stretch of runs that mostly share compiled programs."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     chunks = scheduled_chunks(runs, jobs)
@@ -166,27 +166,23 @@ def estimated_cost(spec):
 
 
 def scheduled_chunks(runs, jobs):
-    """Split ``runs`` into chunks for ``jobs`` workers, costliest chunk first.
+    """Split ``runs`` into ``2 * jobs`` chunks of about equal estimated cost, costliest first.
 
-    Runs of one condition share a compiled program, so they stay together unless
-    that would leave a worker idle: no chunk costs more than a quarter of a worker's
-    fair share. Longest-first ordering then keeps the workers' finishing times within
-    one chunk of each other.
+    Each chunk is a contiguous stretch of the study's runs (condition-major), so the seeds
+    of a condition mostly land in one worker and share its compiled program: at most
+    ``2 * jobs - 1`` conditions are cut (the wrap-around rule). Two chunks per worker let
+    the pool correct a wrong cost estimate: the worker that finishes first pulls the next.
     """
-    groups = {}
-    for spec in runs:
-        groups.setdefault(spec.condition, []).append(spec)
-    limit = sum(map(estimated_cost, runs)) / (4 * jobs)
-    chunks = []
-    for group in groups.values():
-        chunk, cost = [], 0.0
-        for spec in group:
-            if chunk and cost + estimated_cost(spec) > limit:
-                chunks.append(chunk)
-                chunk, cost = [], 0.0
-            chunk.append(spec)
-            cost += estimated_cost(spec)
-        chunks.append(chunk)
+    costs = [estimated_cost(spec) for spec in runs]
+    target = sum(costs) / (2 * jobs)
+    chunks, current, filled = [], [], 0.0
+    for spec, cost in zip(runs, costs):
+        current.append(spec)
+        filled += cost
+        if filled >= target * (len(chunks) + 1) and len(chunks) < 2 * jobs - 1:
+            chunks.append(current)
+            current = []
+    chunks = [chunk for chunk in chunks + [current] if chunk]
     return sorted(chunks, key=lambda chunk: -sum(map(estimated_cost, chunk)))
 
 

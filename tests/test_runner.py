@@ -25,22 +25,27 @@ def test_chunks_cover_every_run_once_costliest_first(tmp_path):
     assert costs == sorted(costs, reverse=True)
     assert {spec.variant for spec in chunks[0]} == {"fit_b"}
     # fit runs cost ten fast ones: fit_b is split so both workers share it ...
-    assert sum(chunk[0].variant == "fit_b" for chunk in chunks) >= 2
+    assert sum(any(spec.variant == "fit_b" for spec in chunk) for chunk in chunks) >= 2
     # ... while the cheap conditions keep their seeds together (one compiled program)
     for variant in ("fast_a", "fast_c"):
-        assert sum(chunk[0].variant == variant for chunk in chunks) == 1
+        assert sum(any(spec.variant == variant for spec in chunk) for chunk in chunks) == 1
 
 
-def test_longest_first_keeps_workers_busy(tmp_path):
-    # Greedy list scheduling of the chunks: both workers end within one chunk of each other.
+def test_chunks_are_balanced_and_cut_few_conditions(tmp_path):
     runs = study_runs(tmp_path, [{"name": "fit", "train": {"engine": "fit"}}, {"name": "fast"},
                                  {"name": "fast_ln", "model": {"norm": "layer"}}], seeds=10)
     chunks = runner.scheduled_chunks(runs, jobs=2)
-    loads = [0.0, 0.0]
-    for chunk in chunks:
-        loads[loads.index(min(loads))] += sum(map(runner.estimated_cost, chunk))
-    largest = max(sum(map(runner.estimated_cost, chunk)) for chunk in chunks)
-    assert abs(loads[0] - loads[1]) <= largest
+    assert len(chunks) == 4
+    costs = [sum(map(runner.estimated_cost, chunk)) for chunk in chunks]
+    fair = sum(costs) / 4
+    largest_run = max(map(runner.estimated_cost, runs))
+    assert all(abs(cost - fair) <= largest_run for cost in costs)
+    cut = [condition for condition in {spec.condition for spec in runs}
+           if sum(any(spec.condition == condition for spec in chunk) for chunk in chunks) > 1]
+    assert len(cut) <= 3  # the wrap-around rule cuts at most 2 * jobs - 1 conditions
+    for chunk in chunks:  # each chunk keeps the study's order
+        positions = [runs.index(spec) for spec in chunk]
+        assert positions == list(range(positions[0], positions[0] + len(chunk)))
 
 
 @pytest.mark.parametrize("cores, memory, pending, expected", [
