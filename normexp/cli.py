@@ -83,10 +83,17 @@ def main(argv=None):
     except NormexpError as error:
         if args.debug:
             traceback.print_exc()
-        print(f"normexp: error: {error}", file=sys.stderr)
+        print(f"normexp: error: {one_line(str(error))}", file=sys.stderr)
         return error.exit_code
     except BrokenPipeError:
         return reader_went_away()
+
+
+def one_line(text):
+    """Control characters from the input (a key with a newline in it) are shown escaped,
+    so an error is always exactly one line."""
+    return "".join(character if character.isprintable() else
+                   character.encode("unicode_escape").decode("ascii") for character in text)
 
 
 def reader_went_away():

@@ -136,3 +136,10 @@ def test_data_folder_precedence(tmp_path, capsys, monkeypatch):
     for arguments, expected in cases:
         err = one_line_error(capsys, ["--config", *arguments, "--out", tmp_path / "o"])
         assert f"data folder {folders[expected]} does not exist" in err, (expected, err)
+
+
+def test_control_characters_in_a_key_keep_the_error_on_one_line(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("variants: [{name: a}]\n? \"hid\\nden\\t\"\n: 3\n")  # found by the fuzzer
+    err = one_line_error(capsys, ["--config", path])
+    assert "hid\\nden\\t: unknown key" in err
