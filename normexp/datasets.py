@@ -64,7 +64,19 @@ def held_out_count(total, fraction):
 
 def load(dataset, validation, data_dir=None):
     """The float32 splits of ``dataset``; cached, so each process loads once."""
+    provided = _provided.get((dataset, validation))
+    if provided is not None:
+        return provided
     return _load_cached(dataset, validation, str(data_dir) if data_dir else None)
+
+
+_provided = {}
+
+
+def provide(dataset, validation, splits):
+    """Make ``load`` return ``splits`` in this process: a Ray worker's data comes from
+    the object store, not from a folder (see ray_backend)."""
+    _provided[(dataset, validation)] = splits
 
 
 @functools.lru_cache(maxsize=4)

@@ -88,6 +88,7 @@ class ReportConfig:
     panels: tuple[Panel, ...] = field(())
     reference: dict = field({})
     reference_source: str = field("")
+    tensorboard: bool = field(True)   # event files per run under <out>/<study>/tensorboard/
 
 
 def check_report(report, names, path):
