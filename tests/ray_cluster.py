@@ -6,6 +6,7 @@ nodes started (found through /proc, not by name).
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -142,3 +143,4 @@ class Cluster:
         for node in (self.worker, self.head):
             if node is not None and node.process.poll() is None:
                 node.kill()
+        shutil.rmtree(self.temp, ignore_errors=True)

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from normexp import cli
-from tests.conftest import ROOT, require_real_data, run_cli, write_config
+from tests.conftest import ROOT, require_real_data, write_config
 from tests.ray_cluster import Cluster, free_ports, cluster_environment
 
 STUDY = {
     "name": "ray_small", "seeds": [0, 1],
-    "train": {"epochs": 1, "batch_size": 32, "deterministic": True},
+    "train": {"epochs": 3, "batch_size": 32, "deterministic": True},
     "model": {"hidden": [32]},
     "variants": [{"name": "no_norm", "model": {"norm": "none"}},
                  {"name": "bn_after", "model": {"norm": "batch"}}],
@@ -91,15 +91,31 @@ def wait_for_stored(out, count, process, timeout=180):
     pytest.fail("no run was stored in time")
 
 
-def test_ray_study_equals_local_study_bit_for_bit(cluster, mnist_slice, tmp_path):
-    config = write_config(tmp_path, STUDY)
-    code, _, stderr = finish(start(config, tmp_path / "ray", mnist_slice, "--backend", "ray",
+def test_driver_killed_then_rerun_gives_the_local_store_bit_for_bit(cluster, mnist_slice,
+                                                                    tmp_path):
+    config, out = write_config(tmp_path, STUDY), tmp_path / "ray"
+    driver = start(config, out, mnist_slice, "--backend", "ray", "--address", cluster.address)
+    try:
+        wait_for_stored(out, 1, driver)
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait()
+    kept = {path: path.stat().st_mtime_ns for path in out.glob("*/runs/*/seed_*/meta.json")}
+    assert 1 <= len(kept) < 4
+    code, _, stderr = finish(start(config, out, mnist_slice, "--backend", "ray",
                                    "--address", cluster.address))
     assert code == 0, stderr
-    assert f"Ray cluster at {cluster.address} (2 CPUs)" in stderr
+    assert (f"Training {4 - len(kept)} runs of ray_small ({len(kept)} already done) as Ray "
+            f"tasks on the Ray cluster at {cluster.address} (2 CPUs)") in stderr
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())
     code, _, stderr = finish(start(config, tmp_path / "local", mnist_slice, "--jobs", "2"))
     assert code == 0, stderr
-    on_ray, local = records(tmp_path / "ray"), records(tmp_path / "local")
+    assert_same_runs(records(out), records(tmp_path / "local"))
+    for run in records(out):
+        assert (out / "ray_small" / "tensorboard" / run).is_dir()
+
+
+def assert_same_runs(on_ray, local):
     assert sorted(on_ray) == sorted(local) and len(on_ray) == 4
     # The local workers run 1 TensorFlow thread each when the machine has 2-3 cores (as in
     # CI), like the Ray tasks; evaluation sums differ in the last bit with other counts.
@@ -115,27 +131,6 @@ def test_ray_study_equals_local_study_bit_for_bit(cluster, mnist_slice, tmp_path
                 assert values == local_history[key], (run, key)
             else:
                 assert values == pytest.approx(local_history[key], rel=1e-6), (run, key)
-        assert (tmp_path / "ray" / "ray_small" / "tensorboard" / run).is_dir()
-
-
-def test_driver_killed_mid_study_resumes_on_rerun(cluster, mnist_slice, tmp_path):
-    study = copy.deepcopy(STUDY)
-    study["train"]["epochs"] = 3
-    config, out = write_config(tmp_path, study), tmp_path / "out"
-    driver = start(config, out, mnist_slice, "--backend", "ray", "--address", cluster.address)
-    try:
-        wait_for_stored(out, 1, driver)
-    finally:
-        os.killpg(driver.pid, signal.SIGKILL)
-        driver.wait()
-    kept = {path: path.stat().st_mtime_ns for path in out.glob("*/runs/*/seed_*/meta.json")}
-    assert 1 <= len(kept) < 4
-    code, _, stderr = finish(start(config, out, mnist_slice, "--backend", "ray",
-                                   "--address", cluster.address))
-    assert code == 0, stderr
-    assert f"Training {4 - len(kept)} runs of ray_small ({len(kept)} already done)" in stderr
-    assert len(records(out)) == 4
-    assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())
 
 
 def test_ctrl_c_on_a_local_ray_runtime_exits_130_and_keeps_runs(mnist_slice, tmp_path):
@@ -176,14 +171,13 @@ def test_killed_worker_node_its_runs_are_retried_and_stored_once(cluster, mnist_
     ("10.0.0.1:99999", "expected HOST:PORT"),
     ("127.0.0.1:{closed}", "no Ray head node answers"),
 ])
-def test_bad_address_is_one_line_exit_2(tmp_path, address, words):
+def test_bad_address_is_one_line_exit_2(tmp_path, capsys, address, words):
     config = write_config(tmp_path, STUDY)
-    started = time.monotonic()
-    result = run_cli("--config", config, "--out", tmp_path / "o", "--backend", "ray",
-                     "--address", address.format(closed=free_ports(1)[0]))
-    assert result.returncode == 2 and time.monotonic() - started < 60
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("normexp: error: --address") and words in lines[0]
+    code = cli.main(["--config", str(config), "--out", str(tmp_path / "o"), "--backend", "ray",
+                     "--address", address.format(closed=free_ports(1)[0])])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert err.startswith("normexp: error: --address") and words in err
     assert not (tmp_path / "o").exists()
 
 
