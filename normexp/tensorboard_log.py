@@ -3,7 +3,8 @@
 The process that stores a run also writes its events, so training pays nothing
 and there is one writer. Each run has one event file under
 ``<out>/<study>/tensorboard/<condition>/seed_<k>/``, written to a temporary
-file and renamed: a retrained run replaces its events (no duplicate scalars).
+file, renamed, and then the run's older event file is deleted: a retrained run
+replaces its events (no duplicate scalars).
 It holds the per-epoch scalars (``accuracy/train``, ``accuracy/validation``,
 ``loss/...``, ``epoch_seconds``; ``.../test`` once when the test set is held
 out) and the HParams plugin's session record (variant, norm, placement, batch
@@ -19,7 +20,7 @@ import time
 from normexp import store
 from normexp.errors import StoreError
 
-EVENT_FILE = "events.out.tfevents.normexp"  # fixed name: a rewrite replaces, never adds
+EVENT_PATTERN = "events.out.tfevents.*"
 SCALARS = {"accuracy": "accuracy/train", "val_accuracy": "accuracy/validation",
            "loss": "loss/train", "val_loss": "loss/validation", "seconds": "epoch_seconds"}
 
@@ -56,7 +57,9 @@ def write_run(out, spec, history, status="complete", test=None):
     from tensorboard.summary.writer.record_writer import RecordWriter
 
     folder = log_dir(out, spec)
-    path = folder / EVENT_FILE
+    # A new name each time, then the old files go: a running TensorBoard reads the new file
+    # from its start (a file replaced under the same name would be read from the old offset).
+    path = folder / f"events.out.tfevents.{time.time_ns()}.normexp"
     temporary = folder / ".events.tmp"  # no 'tfevents' in the name: TensorBoard skips it
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -67,6 +70,9 @@ def write_run(out, spec, history, status="complete", test=None):
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+        for older in folder.glob(EVENT_PATTERN):
+            if older != path:
+                older.unlink()
     except OSError as error:
         with contextlib.suppress(OSError):
             temporary.unlink()
@@ -102,6 +108,10 @@ def as_float(value):
     return float("nan") if value is None else float(value)  # the store writes NaN as null
 
 
+SHOWN_FIELDS = {"train.batch_size", "train.epochs", "model.norm", "model.placement",
+                "model.hidden"}  # always among the hparams, under their short names
+
+
 def hparams(spec):
     """What the HParams table and Parallel Coordinates show for one run."""
     settings = spec.settings
@@ -113,8 +123,9 @@ def hparams(spec):
     rate = optimizer.get("learning_rate")
     if isinstance(rate, (int, float)) and not isinstance(rate, bool):
         values["learning_rate"] = float(rate)
-    for key, value in spec.point:  # the sweep point, under its dotted key
-        values[key] = value if isinstance(value, (bool, int, float, str)) else str(value)
+    for key, value in spec.point:  # the rest of the sweep point, under its dotted key
+        if key not in SHOWN_FIELDS:
+            values[key] = value if isinstance(value, (bool, int, float, str)) else str(value)
     return values
 
 
@@ -156,12 +167,12 @@ def backfill(out, specs):
     written = 0
     for spec in specs:
         record_folder = store.run_dir(out, spec.study, spec.condition, spec.seed)
-        events = log_dir(out, spec) / EVENT_FILE
+        events = [path.stat().st_mtime_ns for path in log_dir(out, spec).glob(EVENT_PATTERN)]
         try:
-            if events.stat().st_mtime_ns >= (record_folder / "meta.json").stat().st_mtime_ns:
+            if events and max(events) >= (record_folder / "meta.json").stat().st_mtime_ns:
                 continue
         except FileNotFoundError:
-            pass  # no events yet (or the record vanished: read_record will say so)
+            pass  # the record vanished: read_record says so below
         try:
             record = store.read_record(record_folder)
         except store.CorruptRecord:
