@@ -19,7 +19,6 @@ import logging
 import os
 import re
 import socket
-import sys
 import threading
 from pathlib import Path
 
@@ -87,32 +86,46 @@ def import_ray():
 def connected(address, local_cpus):
     """A Ray session: the cluster at ``address``, or a new local runtime."""
     ray = import_ray()
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ retry chatter
     options = dict(log_to_driver=False, logging_level=logging.WARNING,
                    runtime_env={"py_modules": [str(Path(__file__).resolve().parent)]})
     if address is None:
         options.update(num_cpus=local_cpus, include_dashboard=False)
-    watchdog = threading.Timer(CONNECT_SECONDS, give_up, (address,))
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        ray.init(address=address, **options)
-    except Exception as error:  # Ray raises several types (version mismatch, auth, …)
-        message = " ".join(str(error).split())[:300]
-        raise BackendError(f"--address {address}: Ray could not connect: {message}") from None
-    finally:
-        watchdog.cancel()
+    with native_stderr_silenced() as stderr:
+        watchdog = threading.Timer(CONNECT_SECONDS, give_up, (address, stderr))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            ray.init(address=address, **options)
+        except Exception as error:  # Ray raises several types (version mismatch, auth, …)
+            message = " ".join(str(error).split())[:300]
+            raise BackendError(f"--address {address}: Ray could not connect: {message}") from None
+        finally:
+            watchdog.cancel()
     try:
         yield ray
     finally:
         ray.shutdown()
 
 
-def give_up(address):
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """While Ray starts, its C++ core logs every connection attempt (and a notice about
+    token authentication) straight to file descriptor 2; yields the real stderr's fd."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield saved
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def give_up(address, stderr):
     """ray.init hangs when something answers that is not a Ray head node."""
-    print(f"normexp: error: --address {address}: no Ray cluster answered within "
-          f"{CONNECT_SECONDS:g} s; check the address (nothing was trained or lost)", flush=True,
-          file=sys.stderr)
+    os.write(stderr, f"normexp: error: --address {address}: no Ray cluster answered within "
+                     f"{CONNECT_SECONDS:g} s; check the address (nothing was trained or "
+                     f"lost)\n".encode())
     os._exit(2)
 
 
