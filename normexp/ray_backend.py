@@ -98,7 +98,8 @@ def connected(address, local_cpus):
             ray.init(address=address, **options)
         except Exception as error:  # Ray raises several types (version mismatch, auth, …)
             message = " ".join(str(error).split())[:300]
-            raise BackendError(f"--address {address}: Ray could not connect: {message}") from None
+            where = f"--address {address}" if address else "--backend ray (a local runtime)"
+            raise BackendError(f"{where}: Ray could not start or connect: {message}") from None
         finally:
             watchdog.cancel()
     try:
@@ -163,8 +164,8 @@ def execute(plan_, out, ray, data_dir=None, quiet=False, on_stored=None):
 
 def store_result(out, spec, result, worker_meta, progress, on_stored):
     store.save_run(out, spec, result, worker_meta)
-    for epoch, _ in enumerate(result.history["epoch"], start=1):
-        progress.epoch_done(spec, epoch, {key: result.history[key][epoch - 1]
+    for index, epoch in enumerate(result.history["epoch"]):  # results carry whole histories
+        progress.epoch_done(spec, epoch, {key: result.history[key][index]
                                           for key in ("accuracy", "val_accuracy")})
     progress.run_done(spec, result)
     if on_stored is not None:

@@ -6,6 +6,7 @@ nodes started (found through /proc, not by name).
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -126,12 +127,14 @@ class Cluster:
     def __init__(self):
         self.temp = tempfile.mkdtemp(prefix="nxray", dir="/tmp")  # short: socket paths
         port = free_ports(1)[0]
-        self.address = f"{HOST}:{port}"
         self.head = Node(["--head", f"--port={port}", f"--temp-dir={self.temp}",
                           *node_ports(head=True)], Path(self.temp) / "head.log")
         self.worker = None
         try:
             self.head.wait_started()
+            # The address Ray itself announces (its node IP), as a user would copy it.
+            announced = re.search(r"--address='([^']+)'", Path(self.head.log).read_text())
+            self.address = announced.group(1) if announced else f"{HOST}:{port}"
             self.worker = Node([f"--address={self.address}", *node_ports(head=False)],
                                Path(self.temp) / "worker.log")
             self.worker.wait_started()
