@@ -14,7 +14,7 @@ import sys
 import traceback
 
 from normexp import config as config_module
-from normexp import datasets, report, runner, store
+from normexp import datasets, ray_backend, report, runner, store, tensorboard_log
 from normexp.errors import NormexpError
 
 EPILOG = """examples:
@@ -38,6 +38,10 @@ def parser():
                        help="parallel training processes (default: one per core, 1 on a GPU)")
     parse.add_argument("--data-dir", help="folder with mnist.npz or the IDX .gz files "
                        "(default: data.dir, then $NORMEXP_DATA_DIR, then Keras)")
+    parse.add_argument("--backend", default="local",
+                       help="local (default: worker processes here) or ray (one Ray task per run)")
+    parse.add_argument("--address", help="with --backend ray: HOST:PORT of a running Ray head "
+                       "node (default: start a Ray runtime on this machine)")
     parse.add_argument("--dry-run", action="store_true", help="list the runs; train nothing")
     parse.add_argument("--force", action="store_true", help="retrain runs already stored")
     parse.add_argument("--report-only", action="store_true",
@@ -122,7 +126,10 @@ def run(args):
     if args.dry_run:
         print(dry_run_listing(study, runner.plan(study, runs, args.out, args.force), args.out))
         return 0
+    ray_backend.check_backend(args.backend, args.address)
     store.prepare(args.out, study.name)
+    if study.report.tensorboard:
+        tensorboard_log.prepare(args.out, study.name)
     with store.lock_study(args.out, study.name):
         store.write_study(args.out, config_module.study_record(study))
         train(study, runs, args)
@@ -136,6 +143,9 @@ def train(study, runs, args):
     plan = runner.plan(study, runs, args.out, args.force)
     for note in plan.notes:
         print(note, file=sys.stderr)
+    on_stored = tensorboard_log.writer_for(args.out) if study.report.tensorboard else None
+    if on_stored:
+        tensorboard_log.backfill(args.out, plan.done)
     if not plan.todo:
         say(args, f"All {len(plan.done)} runs of {study.name} are already in {args.out}; "
                   "nothing to train (use --force to retrain).")
@@ -146,9 +156,19 @@ def train(study, runs, args):
     from normexp import tf_backend  # imported by dry_check already; TensorFlow stays lazy
 
     jobs = runner.choose_jobs(args.jobs or study.jobs, len(plan.todo))
+    if args.backend == "ray":
+        return train_on_ray(study, plan, args, jobs, on_stored)
     say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already done) "
               f"on {tf_backend.device_name()} with {jobs} worker{'s' if jobs > 1 else ''}.")
-    runner.execute(plan, args.out, jobs, args.data_dir, args.quiet)
+    runner.execute(plan, args.out, jobs, args.data_dir, args.quiet, on_stored)
+
+
+def train_on_ray(study, plan, args, jobs, on_stored):
+    with ray_backend.connected(args.address, jobs) as ray:
+        where = f"the Ray cluster at {args.address}" if args.address else "a local Ray runtime"
+        say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already "
+                  f"done) as Ray tasks on {where} ({ray_backend.cluster_cpus(ray)} CPUs).")
+        ray_backend.execute(plan, args.out, ray, args.data_dir, args.quiet, on_stored)
 
 
 def say(args, message):

@@ -65,9 +65,22 @@ def held_out_count(total, fraction):
 def load(dataset, validation, data_dir=None):
     """The uint8 splits of ``dataset``; cached, so each process loads once.
 
-    ``$NORMEXP_DATA_DIR`` is read here, before the cache, so a changed variable is seen."""
+    ``$NORMEXP_DATA_DIR`` is read here, before the cache, so a changed variable is seen.
+    A Ray worker's data was ``provide``d instead, from the object store."""
+    provided = _provided.get((dataset, validation))
+    if provided is not None:
+        return provided
     folder = data_dir or os.environ.get(DATA_DIR_VARIABLE)
     return _load_cached(dataset, validation, str(folder) if folder else None)
+
+
+_provided = {}
+
+
+def provide(dataset, validation, splits):
+    """Make ``load`` return ``splits`` in this process: a Ray worker's data comes from
+    the object store, not from a folder (see ray_backend)."""
+    _provided[(dataset, validation)] = splits
 
 
 @functools.lru_cache(maxsize=4)

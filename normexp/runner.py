@@ -88,8 +88,9 @@ def choose_jobs(requested, pending):
     return max(1, min(os.cpu_count() or 1, pending, by_memory))
 
 
-def execute(plan_, out, jobs, data_dir=None, quiet=False):
-    """Train ``plan_.todo``, storing each result as it arrives; returns their count."""
+def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None):
+    """Train ``plan_.todo``, storing each result as it arrives; returns their count.
+    ``on_stored(spec, result)`` runs after each result is stored (TensorBoard events)."""
     progress = Progress(plan_.todo, quiet=quiet)
     extra = run_metadata()
     finished = 0
@@ -99,6 +100,8 @@ def execute(plan_, out, jobs, data_dir=None, quiet=False):
         store.save_run(out, spec, result, extra)
         finished += 1
         progress.run_done(spec, result)
+        if on_stored is not None:
+            on_stored(spec, result)
 
     try:
         if jobs == 1:

@@ -98,6 +98,7 @@ class ReportConfig:
     comparisons: tuple[Comparison, ...] = field(())
     reference: dict = field({})
     reference_source: str = field("")
+    tensorboard: bool = field(True)   # event files per run under <out>/<study>/tensorboard/
 
 
 def check_report(report, names, path):
