@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import re
+import typing
 from pathlib import Path
 
 import yaml
@@ -70,6 +71,9 @@ class RunSpec:
         """Hash of what defines the result (the data folder's location does not)."""
         defining = settings_to_dict(self.settings)
         defining["data"].pop("dir")
+        if defining["model"]["family"] == "mlp":
+            # Runs stored before model families existed keep their fingerprints.
+            defining["model"].pop("family")
         defining["seed"] = self.seed
         return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -257,8 +261,10 @@ def check_sweep_key(key, path):
     if section not in SECTIONS:
         raise ConfigError(path, f"sweep.{key}", "must be a dotted key starting with one of "
                           f"{', '.join(SECTIONS)} (e.g. train.batch_size)")
-    section_class = {f.name: f.type for f in dataclasses.fields(RunSettings)}[section]
-    names = [f.name for f in dataclasses.fields(section_class)]
+    section_type = {f.name: f.type for f in dataclasses.fields(RunSettings)}[section]
+    # A union (the model families) accepts the fields of any member.
+    names = list(dict.fromkeys(f.name for member in typing.get_args(section_type) or
+                               (section_type,) for f in dataclasses.fields(member)))
     if field_name not in names:
         raise ConfigError(path, f"sweep.{key}",
                           f"names no field: {schema.unknown_key_problem(field_name, names)}")
