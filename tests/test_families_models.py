@@ -47,8 +47,9 @@ def normalized_output(config, norm_layer_name):
     ("instance", (1, 2)),          # per example and channel, over pixels
 ])
 def test_each_conv_norm_standardizes_over_its_axes(norm, axes):
-    # A tiny epsilon, so that the variance comes out 1 even where activations are small.
-    config = CnnConfig(filters=(6,), norm=norm, norm_args={"epsilon": 1e-6})
+    # Before the activation (no dead ReLU channels), with a tiny epsilon, so that the
+    # variance comes out 1 even where activations are small.
+    config = CnnConfig(filters=(6,), norm=norm, placement="before", norm_args={"epsilon": 1e-6})
     output = normalized_output(config, f"{norm}_norm_1")
     assert np.allclose(output.mean(axis=axes), 0, atol=1e-4)
     assert np.allclose(output.var(axis=axes), 1, atol=1e-2)
