@@ -23,6 +23,7 @@ from normexp.settings import ReportConfig, RunSettings, check_report, settings_t
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SECTIONS = ("data", "train", "model")
+LATER_FIELDS = (("model", "family", "mlp"), ("data", "train_examples", None))
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 NAME_RULE = ("must be 1-64 characters of letters, digits, '_', '.', '-', starting with a "
              "letter or digit, without '__'")
@@ -71,9 +72,11 @@ class RunSpec:
         """Hash of what defines the result (the data folder's location does not)."""
         defining = settings_to_dict(self.settings)
         defining["data"].pop("dir")
-        if defining["model"]["family"] == "mlp":
-            # Runs stored before model families existed keep their fingerprints.
-            defining["model"].pop("family")
+        # Fields added after runs were first stored count only when they differ from
+        # their default, so those stored runs keep their fingerprints.
+        for section, key, default in LATER_FIELDS:
+            if defining[section].get(key) == default:
+                defining[section].pop(key)
         defining["seed"] = self.seed
         return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -187,6 +190,11 @@ def validate_settings(merged, path, prefix):
         train["optimizer"] = {"name": train["optimizer"]}
     settings = schema.build(RunSettings, merged, path, prefix)
     available = datasets.train_size(settings.data.dataset, settings.data.validation)
+    if (settings.data.train_examples or 0) > available:
+        raise ConfigError(path, schema.join(prefix, "data.train_examples"),
+                          f"must be <= the {available} training examples, got "
+                          f"{settings.data.train_examples}")
+    available = settings.data.train_examples or available
     if settings.train.batch_size > available:
         raise ConfigError(path, schema.join(prefix, "train.batch_size"),
                           f"must be <= the {available} training examples, got "

@@ -37,6 +37,9 @@ class DataConfig:
     dataset: str = field("mnist", in_registry(DATASETS))
     validation: str | float = field("test", validation_check)
     dir: str | None = field(None)
+    # Train on a fixed subset of this many examples (null: all); keeps small-batch studies short.
+    train_examples: int | None = field(None, lambda value: None if value is None or value > 0
+                                       else "must be > 0 or null")
 
 
 @dataclasses.dataclass(frozen=True)
