@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-family speed: the fast engine against its own ``fit`` baseline, in one run.
 
-    flock /tmp/normexp-heavy.lock python benchmarks/bench_families.py   # about 6 minutes
+    flock /tmp/normexp-heavy.lock python benchmarks/bench_families.py   # about 5 minutes
 
 For each family (the models of configs/cnn_norms.yaml and configs/rnn_norms.yaml,
 and the article MLP), the same run (model, seed, batch 32, Adam, full MNIST,
@@ -53,7 +53,7 @@ def measure(name, engine, epochs):
 
 def main():
     parse = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parse.add_argument("--epochs", type=int, default=3)
+    parse.add_argument("--epochs", type=int, default=2)
     parse.add_argument("--repeats", type=int, default=1)
     parse.add_argument("--only", action="append", default=[], help="family prefix, e.g. cnn")
     parse.add_argument("--child")
