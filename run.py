@@ -8,7 +8,10 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from normexp.cli import main  # noqa: E402
-
 if __name__ == "__main__":
+    try:
+        from normexp.cli import main
+    except KeyboardInterrupt:  # Ctrl-C while Python is still importing: nothing started
+        print("\nInterrupted before training started; nothing was lost.", file=sys.stderr)
+        sys.exit(130)
     sys.exit(main())

@@ -6,7 +6,9 @@ traceback unless ``--debug``); 130 interrupted (finished runs are kept);
 """
 
 import argparse
+import contextlib
 import json
+import os
 import shlex
 import signal
 import sys
@@ -94,6 +96,19 @@ def main(argv=None):
             traceback.print_exc()
         print(f"normexp: error: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        return reader_went_away()
+
+
+def reader_went_away():
+    """The output was piped into a program that stopped reading (``| head``). Finished
+    runs are already stored; point both streams at /dev/null so that Python's final
+    flush does not print a traceback, and exit as a SIGPIPE'd program would."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    return 128 + signal.SIGPIPE
 
 
 def raise_interrupt(signum, frame):

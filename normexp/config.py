@@ -13,15 +13,12 @@ import itertools
 import json
 import re
 import typing
-from pathlib import Path
 
-import yaml
-
-from normexp import datasets, schema
+from normexp import datasets, model_size, schema
+from normexp.config_file import display_path, read_yaml, resolve_path
 from normexp.errors import ConfigError
 from normexp.settings import ReportConfig, RunSettings, check_report, settings_to_dict
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SECTIONS = ("data", "train", "model")
 LATER_FIELDS = (("model", "family", "mlp"), ("data", "train_examples", None))
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -36,8 +33,8 @@ class StudyHeader:
     name: str | None = schema.field(None)
     description: str = schema.field("")
     seeds: tuple[int, ...] = schema.field((0, 1, 2), lambda seeds: None if seeds and all(
-        seed >= 0 for seed in seeds) and len(set(seeds)) == len(seeds)
-        else "must be a non-empty list of distinct integers >= 0")
+        0 <= seed < 2 ** 32 for seed in seeds) and len(set(seeds)) == len(seeds)
+        else "must be a non-empty list of distinct integers in [0, 2^32)")
     data: dict = schema.field({})
     train: dict = schema.field({})
     model: dict = schema.field({})
@@ -104,47 +101,6 @@ def format_value(value):
     return re.sub(r"[^A-Za-z0-9._-]", "-", text)
 
 
-def resolve_path(config):
-    """A bare name (``bn_vs_ln`` or ``bn_vs_ln.yaml``) resolves under configs/."""
-    path = Path(config)
-    if path.exists() or path.parent != Path("."):
-        return path
-    for candidate in (CONFIG_DIR / config, CONFIG_DIR / f"{config}.yaml"):
-        if candidate.exists():
-            return candidate
-    return path
-
-
-def display_path(path):
-    """The path relative to the working folder when inside it (reports get committed)."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def read_yaml(path):
-    if not path.is_file():
-        problem = "is a folder, not a file" if path.is_dir() else "file not found"
-        available = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
-        raise ConfigError(path, "", f"{problem} (configs shipped in {CONFIG_DIR}: {available})")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-        reason = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(path, where, f"not valid YAML: {reason}") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(path, "", f"not a UTF-8 text file ({error.reason})") from None
-    if raw is None:
-        raise ConfigError(path, "", "the file is empty; see configs/quick.yaml for an example")
-    if not isinstance(raw, dict):
-        raise ConfigError(path, "", f"the top level must be a mapping of keys "
-                          f"(name, data, train, model, variants, ...), got {schema.describe(raw)}")
-    return raw
-
-
 def load_study(config, overrides=None):
     """Read, override (``{"seeds": [...], "epochs": N}``), validate and expand."""
     path = resolve_path(config)
@@ -199,6 +155,10 @@ def validate_settings(merged, path, prefix):
         raise ConfigError(path, schema.join(prefix, "train.batch_size"),
                           f"must be <= the {available} training examples, got "
                           f"{settings.train.batch_size}")
+    too_big = model_size.size_problem(settings.model, settings.train.batch_size)
+    if too_big:
+        raise ConfigError(path, schema.join(prefix, f"model.{settings.model.width_field()}"),
+                          too_big)
     return settings
 
 

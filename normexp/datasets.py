@@ -66,8 +66,11 @@ def held_out_count(total, fraction):
 
 
 def load(dataset, validation, data_dir=None, train_examples=None):
-    """The uint8 splits of ``dataset``; cached, so each process loads once."""
-    splits = _load_cached(dataset, validation, str(data_dir) if data_dir else None)
+    """The uint8 splits of ``dataset``; cached, so each process loads once.
+
+    ``$NORMEXP_DATA_DIR`` is read here, before the cache, so a changed variable is seen."""
+    folder = data_dir or os.environ.get(DATA_DIR_VARIABLE)
+    splits = _load_cached(dataset, validation, str(folder) if folder else None)
     if train_examples is None or train_examples >= len(splits.x_train):
         return splits
     key = (id(splits), train_examples)

@@ -32,9 +32,10 @@ def build_report(out, study_name):
     summary = report_tables.summary_rows(conditions)
     differences = report_tables.difference_rows(conditions, settings["baseline"])
     references = report_tables.reference_rows(conditions, settings["reference"])
+    comparisons = report_tables.comparison_rows(conditions, settings.get("comparisons", []))
     write_csvs(folder, conditions, summary)
-    text = markdown_report(study_record, records, missing, broken, summary, differences,
-                           references, with_data)
+    text = markdown_report(study_record, records, missing, broken, summary,
+                           differences, references, with_data, comparisons)
     store_text(folder / "REPORT.md", text)
     return console_summary(study_record, summary, differences, missing, broken, folder)
 
@@ -91,7 +92,7 @@ def store_text(path, text):
 
 
 def markdown_report(study_record, records, missing, broken, summary, differences, references,
-                    with_data):
+                    with_data, comparisons=()):
     settings = study_record["report"]
     seeds = ", ".join(map(str, study_record["seeds"]))
     lines = [f"# Study `{study_record['name']}`", "", study_record["description"], "",
@@ -112,6 +113,7 @@ def markdown_report(study_record, records, missing, broken, summary, differences
             "epochs after the first (the first includes compilation).", "",
             report_tables.markdown(report_tables.SUMMARY_COLUMNS, summary), ""]
     lines += differences_section(settings, differences)
+    lines += comparisons_section(comparisons)
     if with_data:
         lines += [f"![final validation accuracy per seed]({FIGURES['final']})", ""]
     lines += ["Per-seed values: `per_seed.csv`; means and intervals: `summary.csv`; every run's "
@@ -142,6 +144,18 @@ def differences_section(settings, differences):
             "alone, so read a lone borderline \"higher\" or \"lower\" as a lead to "
             "test with more seeds, not a finding.", "",
             report_tables.markdown(report_tables.DIFFERENCE_COLUMNS, differences), ""]
+
+
+def comparisons_section(comparisons):
+    if not comparisons:
+        return []
+    pairs = len(comparisons)
+    return ["## Comparisons", "",
+            "Each row is one variant minus another, on a final-epoch metric: accuracies in "
+            "percentage points, losses in their own units; Welch 95% t-interval over seeds. "
+            f"These are {pairs} intervals, so about {0.05 * pairs:.2g} are expected to exclude "
+            "0 by chance alone.", "",
+            report_tables.markdown(report_tables.COMPARISON_COLUMNS, comparisons), ""]
 
 
 def environment_line(records):

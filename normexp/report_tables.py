@@ -86,6 +86,41 @@ def difference_rows(conditions, baseline):
     return rows
 
 
+COMPARISON_COLUMNS = ("comparison", "final metric", "difference", "95% CI", "verdict")
+COMPARED_METRICS = (("accuracy", "train acc (pp)", 100), ("val_accuracy", "val acc (pp)", 100),
+                    ("loss", "train loss", 1), ("val_loss", "val loss", 1))
+
+
+def comparison_rows(conditions, comparisons):
+    """``variant − against`` at each sweep point, on every final metric, Welch 95% CI."""
+    by_name = {condition.name: condition for condition in conditions}
+    rows = []
+    for comparison in comparisons:
+        for condition in conditions:
+            if condition.variant != comparison["variant"]:
+                continue
+            point = condition.name[len(condition.variant):]
+            other = by_name.get(comparison["against"] + point)
+            if other is None:
+                continue
+            label = f"{condition.name} − {other.name}"
+            for metric, title, factor in COMPARED_METRICS:
+                difference, low, high = stats.difference_interval(
+                    condition.per_seed[metric], other.per_seed[metric])
+                rows.append((label, title, scaled(difference, factor),
+                             "–" if math.isnan(low) else
+                             f"[{scaled(low, factor)}, {scaled(high, factor)}]",
+                             stats.verdict(low, high)))
+    return rows
+
+
+def scaled(value, factor):
+    if math.isnan(value):
+        return "–"
+    text = f"{factor * value:+.2f}" if factor != 1 else f"{value:+.4f}"
+    return text.replace("-", "+") if float(text) == 0 else text  # no "-0.00"
+
+
 def signed(value):
     return "–" if math.isnan(value) else f"{100 * value:+.2f}"
 

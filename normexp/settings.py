@@ -5,6 +5,7 @@ besides its seed. Field checks run at load time, before anything trains.
 """
 
 import dataclasses
+import math
 
 from normexp.datasets import DATASETS
 from normexp.models import ModelSection
@@ -27,8 +28,8 @@ def optimizer_check(value):
     if name not in OPTIMIZERS:
         return f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS.names())}"
     rate = value.get("learning_rate", 1.0)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
-        return "learning_rate must be a number > 0"
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < math.inf:
+        return "learning_rate must be a finite number > 0"
     return None
 
 
@@ -72,11 +73,20 @@ class Panel:
 
 
 @dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Two variants compared on every final metric: ``variant`` minus ``against``."""
+
+    variant: str = field("")
+    against: str = field("")
+
+
+@dataclasses.dataclass(frozen=True)
 class ReportConfig:
     baseline: str | None = field(None)
     target_accuracy: float = field(0.97, lambda value: None if 0 < value <= 1
                                    else "must be in (0, 1]")
     panels: tuple[Panel, ...] = field(())
+    comparisons: tuple[Comparison, ...] = field(())
     reference: dict = field({})
     reference_source: str = field("")
 
@@ -89,6 +99,12 @@ def check_report(report, names, path):
         if panel.variant not in names:
             raise ConfigError(path, f"report.panels[{index}].variant",
                               f"names no variant; variants: {', '.join(names)}")
+    for index, comparison in enumerate(report.comparisons):
+        for key in ("variant", "against"):
+            if getattr(comparison, key) not in names:
+                raise ConfigError(path, f"report.comparisons[{index}].{key}",
+                                  f"names no variant; variants: {', '.join(names)}; "
+                                  f"got {getattr(comparison, key)!r}")
     for variant, metrics in report.reference.items():
         check_reference(variant, metrics, names, path)
 

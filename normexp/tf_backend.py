@@ -41,6 +41,12 @@ with silenced_native_stderr():
 
     tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, once
 
+if not os.environ.get("NORMEXP_TF_LOGS"):
+    # Each architecture and batch size is its own compiled program, traced once per process;
+    # TensorFlow counts those as "retracing" and prints a WARNING block per sweep point.
+    # They are expected here, not a problem to fix, so only errors reach the console.
+    tf.get_logger().setLevel("ERROR")
+
 
 def configure_threads(threads):
     """Pin TensorFlow's thread pools; must run before the first op executes."""
@@ -73,11 +79,14 @@ def compiled_epochs(key, model, optimizer, batch_size, x_train, y_train):
     """A ``CompiledEpochs`` for this architecture, reused across runs in this process.
 
     ``key`` must capture everything that shapes the program (model config,
-    optimizer config, batch size, data). On reuse, the cached model and
+    optimizer config, batch size); the training arrays are added to it here. On reuse, the cached model and
     optimizer take over the fresh ``model``'s initial weights and the fresh
     ``optimizer``'s zero state, so a run is computed exactly as if compiled
     anew, without paying for tracing and XLA compilation again.
     """
+    # The program closes over the training arrays, so they are part of its identity. The
+    # cache keeps them alive (``device_array``), so their ids cannot be reused meanwhile.
+    key = (key, id(x_train), id(y_train))
     cached = _compiled_cache.get(key)
     if cached is None:
         cached = _compiled_cache[key] = CompiledEpochs(model, optimizer, batch_size,
@@ -85,6 +94,17 @@ def compiled_epochs(key, model, optimizer, batch_size, x_train, y_train):
     else:
         cached.take_state_from(model, optimizer)
     return cached
+
+
+def try_one_step(model, optimizer, batch_size=2):
+    """One eager training step on blank images: surfaces Keras arguments (norm or
+    optimizer options) that are accepted at construction but fail when used."""
+    images = tf.zeros((batch_size, *model.input_shape[1:]))
+    labels = tf.zeros((batch_size,), tf.int32)
+    with tf.GradientTape() as tape:
+        loss = keras.losses.sparse_categorical_crossentropy(labels, model(images, training=True))
+    optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+    model(images, training=False)
 
 
 def clear_compiled_cache():

@@ -6,6 +6,9 @@ Two engines train the same model the same way (minibatch steps of
 * ``fast`` (default): each epoch is one compiled XLA program (``tf_backend``);
 * ``fit``: plain ``model.fit`` on float32 arrays, the reference path.
 
+Both draw each epoch's order from ``epoch_orders(seed)``: for one seed they see
+the same batches in the same order.
+
 History contract (``RunResult.history``): lists indexed by epoch, keys
 ``epoch`` (1-based), ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` and
 ``seconds`` (wall time of that epoch, evaluation included). Training never
@@ -81,8 +84,7 @@ class FastEngine:
     def __init__(self, model, optimizer, spec, splits):
         self.spec, self.splits = spec, splits
         train = spec.settings.train
-        program = repr((spec.settings.model, train.optimizer, train.batch_size,
-                        spec.settings.data))
+        program = repr((spec.settings.model, train.optimizer, train.batch_size))
         self.compiled = tf_backend.compiled_epochs(
             program, model, optimizer, train.batch_size, splits.x_train, splits.y_train)
         self.model, self.optimizer = self.compiled.model, self.compiled.optimizer
@@ -103,6 +105,14 @@ class FastEngine:
 
 
 class FitEngine:
+    """Plain ``model.fit``, one call per epoch on that epoch's order, unshuffled.
+
+    ``fit(shuffle=True)`` is not used on purpose: with Keras 3.15 / TF 2.21, after
+    ``keras.utils.set_random_seed`` it feeds the same order every epoch, which trains a
+    different (less randomized) thing than the fast engine. Both engines take their
+    orders from ``epoch_orders(seed)``, so for one seed they see the same batches.
+    """
+
     def __init__(self, model, optimizer, spec, splits):
         self.model, self.optimizer, self.spec, self.splits = model, optimizer, spec, splits
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
@@ -114,18 +124,21 @@ class FitEngine:
 
     def train(self, on_epoch):
         history = empty_history()
-        self.model.fit(datasets.scale(self.splits.x_train), self.splits.y_train,
-                       batch_size=self.spec.settings.train.batch_size,
-                       epochs=self.spec.settings.train.epochs,
-                       validation_data=(datasets.scale(self.splits.x_val), self.splits.y_val),
-                       shuffle=True, verbose=0,
-                       callbacks=[keras.callbacks.TerminateOnNaN(),
-                                  EpochRecorder(history, self.spec, on_epoch)])
-        diverged = next((epoch for epoch, loss in zip(history["epoch"], history["loss"])
-                         if not math.isfinite(loss)), None)
-        if diverged is None and len(history["epoch"]) < self.spec.settings.train.epochs:
-            diverged = len(history["epoch"]) + 1  # TerminateOnNaN stopped it mid-epoch
-        return history, diverged
+        x_train, y_train = datasets.scale(self.splits.x_train), self.splits.y_train
+        validation = (datasets.scale(self.splits.x_val), self.splits.y_val)
+        orders = epoch_orders(self.spec.seed, len(x_train))
+        recorder = EpochRecorder(history, self.spec, on_epoch)
+        for epoch in range(self.spec.settings.train.epochs):
+            order = next(orders)
+            self.model.fit(x_train[order], y_train[order], shuffle=False, verbose=0,
+                           batch_size=self.spec.settings.train.batch_size,
+                           initial_epoch=epoch, epochs=epoch + 1, validation_data=validation,
+                           callbacks=[keras.callbacks.TerminateOnNaN(), recorder])
+            if len(history["epoch"]) <= epoch:
+                return history, epoch + 1  # TerminateOnNaN stopped it mid-epoch
+            if not math.isfinite(history["loss"][-1]):
+                return history, epoch + 1
+        return history, None
 
 
 class EpochRecorder(keras.callbacks.Callback):

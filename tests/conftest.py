@@ -14,10 +14,16 @@ REAL_DATA = os.environ.get("NORMEXP_DATA_DIR")
 
 
 def require_real_data():
-    """The real MNIST folder from $NORMEXP_DATA_DIR, or a skip saying why."""
+    """The real MNIST folder from $NORMEXP_DATA_DIR, or a skip saying why.
+
+    Under CI=true a missing folder fails instead: CI must never pass by skipping the
+    tests that train on real data."""
     if not REAL_DATA or not Path(REAL_DATA).is_dir():
-        pytest.skip("real MNIST absent: set NORMEXP_DATA_DIR to a folder with mnist.npz "
-                    "or the four IDX .gz files (CI uses ../shared/datasets)")
+        reason = ("real MNIST absent: set NORMEXP_DATA_DIR to a folder with mnist.npz "
+                  "or the four IDX .gz files (CI uses ../shared/datasets)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}; NORMEXP_DATA_DIR={REAL_DATA!r}")
+        pytest.skip(reason)
     return Path(REAL_DATA)
 
 
@@ -74,3 +80,15 @@ def run_cli(*args, data_dir=None, cwd=ROOT, timeout=300, **popen):
     return subprocess.run([sys.executable, str(ROOT / "run.py"), *map(str, args)], cwd=cwd,
                           env=environment, capture_output=True, text=True, timeout=timeout,
                           **popen)
+
+
+def fake_result(val_accuracy, status="complete"):
+    """A ``RunResult`` with the given validation curve, for report and store tests."""
+    from normexp.trainer import RunResult
+
+    epochs = len(val_accuracy)
+    history = {"epoch": list(range(1, epochs + 1)), "loss": [0.3] * epochs,
+               "accuracy": [0.9] * epochs, "val_loss": [0.2] * epochs,
+               "val_accuracy": val_accuracy, "seconds": [2.0] + [1.0] * (epochs - 1)}
+    return RunResult(history, status, 1 if status == "diverged" else None, None,
+                     {"trainable": 100, "non_trainable": 0}, 10, "CPU", 3.0)

@@ -3,11 +3,14 @@
 import copy
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 from normexp import cli, store
-from tests.conftest import TINY_STUDY, run_cli, write_config
+from normexp.config import load_study
+from tests.conftest import ROOT, TINY_STUDY, fake_result, run_cli, write_config
 
 
 @pytest.fixture
@@ -67,9 +70,23 @@ def test_parallel_store_equals_sequential_store(tmp_path, tiny_config, tiny_data
             assert history[metric] == pytest.approx(stores["2"][key][metric], abs=1e-4), key
 
 
-def test_dry_run_lists_runs_and_trains_nothing(tmp_path, tiny_config):
-    assert cli.main(["--config", str(tiny_config), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
-    assert not (tmp_path / "o").exists()
+def test_dry_run_lists_every_run_and_whether_it_is_done(tmp_path, tiny_config, capsys):
+    out = tmp_path / "o"
+    study = load_study(tiny_config)
+    store.prepare(out, study.name)
+    store.save_run(out, study.runs[1], fake_result([0.9, 0.95]), {})  # no_norm, seed 1
+    before = sorted(out.rglob("*"))
+    assert cli.main(["--config", str(tiny_config), "--out", str(out), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"tiny: 3 to train, 1 done (store: {out})"
+    listed = [line.split() for line in lines[1:]]
+    assert listed == [["no_norm", "seed", "1", "done"], ["no_norm", "seed", "0", "to", "train"],
+                      ["bn_after", "seed", "0", "to", "train"],
+                      ["bn_after", "seed", "1", "to", "train"]]
+    assert sorted(out.rglob("*")) == before  # nothing written
+    assert cli.main(["--config", str(tiny_config), "--out", str(tmp_path / "new"),
+                     "--dry-run"]) == 0
+    assert not (tmp_path / "new").exists()
 
 
 def test_diverging_variant_is_reported_not_plotted(tmp_path, tiny_data_dir):
@@ -108,11 +125,39 @@ def test_deterministic_option_reproduces_a_run_exactly(tmp_path, tiny_data_dir):
                                                                     "dropout": 0.3}}], report={})
     data["train"]["deterministic"] = True
     config, out = write_config(tmp_path, data), tmp_path / "out"
-    histories = []
+    histories, written = [], []
+    meta = out / "tiny/runs/bn_after/seed_3/meta.json"
     for _ in range(2):
-        result = run_cli("--config", config, "--out", out, "--force", "--jobs", "1", "--quiet",
+        result = run_cli("--config", config, "--out", out, "--force", "--jobs", "1",
                          data_dir=tiny_data_dir)
         assert result.returncode == 0, result.stderr
+        assert "Training 1 runs of tiny" in result.stderr  # --force retrains the stored run
         histories.append(json.loads((out / "tiny/runs/bn_after/seed_3/history.json").read_text()))
+        written.append((meta.stat().st_mtime_ns, json.loads(meta.read_text())["seconds"]))
+    assert written[0] != written[1]  # the second run really trained again
     for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert histories[0][metric] == histories[1][metric]
+
+
+def test_a_batch_size_sweep_keeps_tensorflow_warnings_out_of_the_console(tmp_path, tiny_data_dir):
+    # Six batch sizes are six compiled programs; TensorFlow calls that "retracing".
+    data = copy.deepcopy(TINY_STUDY)
+    data.update(seeds=[0], variants=[{"name": "no_norm"}], report={},
+                sweep={"train.batch_size": [2, 4, 8, 16, 32, 64]})
+    data["train"]["epochs"] = 1
+    result = run_cli("--config", write_config(tmp_path, data), "--out", tmp_path / "out",
+                     "--jobs", "1", data_dir=tiny_data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "[6/6]" in result.stderr
+    assert "WARNING" not in result.stderr and "retracing" not in result.stderr, result.stderr
+
+
+def test_output_into_a_closed_pipe_ends_without_a_traceback(tmp_path, tiny_config):
+    # `python run.py ... | head -1`: the reader leaves before normexp writes.
+    process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config",
+                                str(tiny_config), "--out", str(tmp_path / "o"), "--dry-run"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr

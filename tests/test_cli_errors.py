@@ -106,3 +106,33 @@ def test_subprocess_shows_no_traceback_unless_debug(tmp_path):
         f"normexp: error: {path}: model.dropout: must be in [0, 1), got 1.5"]
     debug = run_cli("--config", path, "--debug")
     assert debug.returncode == 2 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize("optimizer, words", [
+    ({"name": "sgd", "momentun": 0.9}, "momentun"),             # the constructor refuses it
+    ({"name": "adam", "beta_1": "high"}, "Cast string to float"),  # only a step refuses it
+])
+def test_keras_rejects_optimizer_options_before_training(tmp_path, capsys, tiny_data_dir,
+                                                         optimizer, words):
+    data = copy.deepcopy(TINY_STUDY)
+    data["train"]["optimizer"] = optimizer
+    err = one_line_error(capsys, ["--config", write_config(tmp_path, data), "--out",
+                                  tmp_path / "o", "--data-dir", tiny_data_dir])
+    assert "variant no_norm" in err and "Keras rejected it" in err and words in err
+    assert not list((tmp_path / "o").glob("*/runs/*/*"))
+
+
+def test_data_folder_precedence(tmp_path, capsys, monkeypatch):
+    # --data-dir beats data.dir in the config, which beats $NORMEXP_DATA_DIR; each of
+    # these folders is missing, so the error names the one that was used.
+    folders = {name: tmp_path / f"{name}_folder" for name in ("flag", "config", "environment")}
+    data = copy.deepcopy(TINY_STUDY)
+    data["data"] = {"dir": str(folders["config"])}
+    config = write_config(tmp_path, data)
+    without_dir = write_config(tmp_path, TINY_STUDY, "no_dir.yaml")
+    monkeypatch.setenv("NORMEXP_DATA_DIR", str(folders["environment"]))
+    cases = [([config, "--data-dir", folders["flag"]], "flag"), ([config], "config"),
+             ([without_dir], "environment")]
+    for arguments, expected in cases:
+        err = one_line_error(capsys, ["--config", *arguments, "--out", tmp_path / "o"])
+        assert f"data folder {folders[expected]} does not exist" in err, (expected, err)

@@ -1,6 +1,7 @@
 """A valid config resolves as documented; every invalid one fails with file + field."""
 
 import copy
+import re
 
 import pytest
 
@@ -101,7 +102,7 @@ def test_fingerprint_tracks_what_defines_a_run(tmp_path):
     ({"train": {"batch_size": 70000}}, "train.batch_size", "60000 training examples"),
     ({"train": {"optimizer": {"name": "adamm"}}}, "train.optimizer", "unknown optimizer"),
     ({"train": {"optimizer": {"name": "adam", "learning_rate": 0}}}, "train.optimizer",
-     "learning_rate must be a number > 0"),
+     "learning_rate must be a finite number > 0"),
     ({"model": {"hidden": 128}}, "model.hidden", "must be a list"),
     ({"model": {"hidden": [128, 0]}}, "model.hidden", "every entry must be > 0"),
     ({"model": {"hidden": [128, "x"]}}, "model.hidden[1]", "must be an integer"),
@@ -114,8 +115,19 @@ def test_fingerprint_tracks_what_defines_a_run(tmp_path):
     ({"data": {"validation": 1.5}}, "data.validation", "fraction in (0, 1)"),
     ({"data": {"validation": 0}}, "data.validation", "fraction in (0, 1)"),
     ({"data": {"validation": "train"}}, "data.validation", "'test' or a fraction"),
-    ({"seeds": [0, -1]}, "seeds", "integers >= 0"),
+    ({"seeds": [0, -1]}, "seeds", "integers in [0, 2^32)"),
+    ({"seeds": [2 ** 32]}, "seeds", "integers in [0, 2^32)"),
     ({"seeds": []}, "seeds", "non-empty"),
+    ({"train": {"optimizer": {"name": "sgd", "learning_rate": float("nan")}}},
+     "train.optimizer", "finite number > 0"),
+    ({"train": {"optimizer": {"name": "sgd", "learning_rate": float("inf")}}},
+     "train.optimizer", "finite number > 0"),
+    ({"model": {"hidden": [10 ** 12]}}, "model.hidden",
+     "about 795,000,000,000,010 parameters and needs about 13.5 PB of memory"),
+    ({"variants": [{"name": "a", "model": {"hidden": [64, 10 ** 9]}}]}, "variants[0](a).model.hidden",
+     "parameters and needs about"),
+    ({"report": {"comparisons": [{"variant": "no_norm", "against": "bn"}]}},
+     "report.comparisons[0].against", "names no variant"),
     ({"seeds": 3}, "seeds", "must be a list"),
     ({"seeds": [0, 0]}, "seeds", "distinct"),
     ({"variants": []}, "variants", "at least one"),
@@ -175,3 +187,17 @@ def test_yaml_is_never_executed(tmp_path):
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_study(path)
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("a: &a [*a]\n", "nesting deeper than 50 levels"),
+    ("l0: &l0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+     + "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9))
+     + "variants: [{name: a, model: {norm_args: {x: *l8}}}]\n", "more than 100,000 values"),
+    ("model: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+])
+def test_pathological_yaml_is_refused(tmp_path, text, words):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        load_study(path)

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -85,14 +86,88 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path, tiny_data_dir,
     finish(config, out, tiny_data_dir)
 
 
+HOLD_LOCK = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from normexp import store
+with store.lock_study(sys.argv[2], "tiny"):
+    print("locked", flush=True)
+    time.sleep(300)
+"""
+
+
 def test_second_process_on_the_same_study_is_refused(tmp_path, capsys):
     config, out = write_config(tmp_path, TINY_STUDY), tmp_path / "out"
     store.prepare(out, "tiny")
     (out / "tiny" / "study.json").write_text('{"written by": "the first process"}')
-    with store.lock_study(out, "tiny"):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(ROOT), str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
         code = cli.main(["--config", str(config), "--out", str(out)])
-    assert code == 2
-    assert "the first process" in (out / "tiny" / "study.json").read_text()
-    message = capsys.readouterr().err.strip()
-    assert message.startswith("normexp: error: another normexp process (pid ")
-    assert "\n" not in message
+        message = capsys.readouterr().err.strip()
+        assert code == 2
+        assert message.startswith(f"normexp: error: another normexp process (pid {holder.pid}) ")
+        assert "\n" not in message
+        assert "the first process" in (out / "tiny" / "study.json").read_text()
+    finally:
+        holder.kill()
+        holder.wait()
+    with store.lock_study(out, "tiny"):  # the OS released the killed holder's lock
+        pass
+
+
+def test_sigterm_stops_cleanly_like_ctrl_c(tmp_path, tiny_data_dir):
+    config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
+    process = start_study(config, out, tiny_data_dir, "--jobs", "2")
+    wait_for_finished_runs(out, 1, process)
+    process.terminate()  # SIGTERM to the main process only, as `kill` or a scheduler sends
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Interrupted:" in stderr and "Resume with:" in stderr and "Traceback" not in stderr
+    assert not worker_processes(process.pid)
+    check_store(out, config)
+
+
+def test_ctrl_c_before_training_loses_nothing(tmp_path, tiny_data_dir):
+    config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
+    process = start_study(config, out, tiny_data_dir, "--jobs", "1")
+    time.sleep(1.0)  # still importing TensorFlow or checking the models: nothing trains yet
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Interrupted before training started; nothing was lost." in stderr
+    assert "Traceback" not in stderr
+    assert not list(out.glob("*/runs/*/seed_*"))
+
+
+def worker_processes(parent):
+    """Pids of live multiprocessing workers whose parent is ``parent`` (Linux /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
+                          if ":\t" in line)
+            command = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if (fields.get("PPid", "").strip() == str(parent) and b"spawn_main" in command
+                and fields.get("State", "").split()[0] not in ("Z", "X")):
+            found.append(int(status.parent.name))
+    return found
+
+
+def test_a_dead_worker_ends_the_study_with_one_line_and_rerun_finishes(tmp_path, tiny_data_dir):
+    config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
+    process = start_study(config, out, tiny_data_dir, "--jobs", "2")
+    wait_for_finished_runs(out, 1, process)
+    workers = worker_processes(process.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)  # what the kernel's OOM killer does
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("normexp: error: a training worker process died") and "rerun" in last
+    assert "Traceback" not in stderr
+    check_store(out, config)
+    finish(config, out, tiny_data_dir)

@@ -1,7 +1,13 @@
 """Real training on the full real MNIST: the article's MLP, one epoch."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from normexp.config import load_study
 from normexp.trainer import train_run
+from tests.conftest import ROOT
 
 
 def test_article_mlp_one_epoch_on_full_mnist(real_data_dir):
@@ -11,3 +17,13 @@ def test_article_mlp_one_epoch_on_full_mnist(real_data_dir):
         assert result.updates == 60000 // 32
         assert result.history["val_accuracy"][0] > 0.95, (spec.variant, result.history)
         assert result.history["accuracy"][0] > 0.90
+
+
+def test_ci_fails_rather_than_skips_without_real_data(tmp_path):
+    # The real-data tests must not pass silently on CI by skipping.
+    environment = dict(os.environ, CI="true", NORMEXP_DATA_DIR=str(tmp_path / "absent"))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             str(Path(__file__)), "-k", "full_mnist"], cwd=ROOT,
+                            env=environment, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout
+    assert "1 error" in result.stdout and "CI=true but real MNIST absent" in result.stdout

@@ -3,11 +3,14 @@
 import copy
 import csv
 
-from normexp import store
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from normexp import report_data, store
 from normexp.config import load_study, study_record
 from normexp.report import build_report
-from normexp.trainer import RunResult
-from tests.conftest import TINY_STUDY, write_config
+from tests.conftest import TINY_STUDY, fake_result, write_config
 
 ARTICLE_STYLE = copy.deepcopy(TINY_STUDY)
 ARTICLE_STYLE["seeds"] = [0, 1, 2]
@@ -17,13 +20,7 @@ ARTICLE_STYLE["report"] = {
     "reference": {"no_norm": {"val_accuracy": {2: 0.95}}, "bn_after": {"val_accuracy": {2: 0.99}}}}
 
 
-def result(val_accuracy, status="complete"):
-    epochs = len(val_accuracy)
-    history = {"epoch": list(range(1, epochs + 1)), "loss": [0.3] * epochs,
-               "accuracy": [0.9] * epochs, "val_loss": [0.2] * epochs,
-               "val_accuracy": val_accuracy, "seconds": [2.0] + [1.0] * (epochs - 1)}
-    return RunResult(history, status, 1 if status == "diverged" else None, None,
-                     {"trainable": 100, "non_trainable": 0}, 10, "CPU", 3.0)
+result = fake_result
 
 
 def build(tmp_path, data, accuracies):
@@ -94,3 +91,61 @@ def test_study_without_a_baseline_has_no_differences_section(tmp_path):
                                              ("bn_after", 0): [0.9, 0.96]})
     assert "Differences vs" not in (folder / "REPORT.md").read_text()
     assert "vs " not in console and "Study tiny: 2/4 runs" in console
+
+
+def test_summary_csv_holds_the_means_and_intervals_and_epochs_to_target(tmp_path):
+    accuracies = {("no_norm", 0): [0.90, 0.94], ("no_norm", 1): [0.96, 0.97],
+                  ("no_norm", 2): [0.90, 0.95]}
+    _, folder = build(tmp_path, ARTICLE_STYLE, accuracies)
+    rows = {(row["condition"], row["metric"]): row
+            for row in csv.DictReader((folder / "summary.csv").open())}
+    finals = np.array([0.94, 0.97, 0.95])
+    half = scipy_stats.t.ppf(0.975, 2) * finals.std(ddof=1) / np.sqrt(3)
+    row = rows[("no_norm", "val_accuracy")]
+    assert int(row["n"]) == 3
+    assert float(row["mean"]) == pytest.approx(finals.mean(), abs=1e-6)
+    assert float(row["ci95_half_width"]) == pytest.approx(half, rel=1e-5)
+    assert float(rows[("no_norm", "epochs_to_target")]["mean"]) == pytest.approx(1.5)
+    assert rows[("bn_after", "val_accuracy")]["n"] == "0"
+    report = (folder / "REPORT.md").read_text()
+    # target 95%: seed 0 never reaches it, seed 1 at epoch 1, seed 2 at epoch 2
+    assert "| 1.5 (2/3 reached) |" in report
+
+
+def test_stale_figures_are_deleted_when_their_data_is_gone(tmp_path):
+    accuracies = {(variant, seed): [0.9, 0.95] for variant in ("no_norm", "bn_after")
+                  for seed in range(3)}
+    _, folder = build(tmp_path, ARTICLE_STYLE, accuracies)
+    figures = ("curves.png", "final_val_accuracy.png", "article_figure.png")
+    assert all((folder / name).is_file() for name in figures)
+    for run in (folder / "runs").glob("*/seed_*/meta.json"):
+        run.unlink()
+    build_report(tmp_path / "out", "tiny")
+    assert not any((folder / name).exists() for name in figures)
+    assert "no runs yet" in (folder / "REPORT.md").read_text()
+
+
+def test_diverged_runs_stay_out_of_curves_and_statistics(tmp_path):
+    accuracies = {("no_norm", 0): [0.90, 0.94], ("no_norm", 1): "diverged",
+                  ("no_norm", 2): [0.92, 0.96]}
+    study = load_study(write_config(tmp_path, ARTICLE_STYLE))
+    build(tmp_path, ARTICLE_STYLE, accuracies)
+    records, _, _ = store.load_expected(tmp_path / "out", study_record(study))
+    condition = report_data.collect(records, study_record(study), 0.95)[0]
+    assert condition.seeds == [0, 2] and condition.diverged == [(1, 1)]
+    assert condition.curves["val_accuracy"].tolist() == [[0.90, 0.94], [0.92, 0.96]]
+    assert condition.per_seed["val_accuracy"] == [0.94, 0.96]
+
+
+def test_comparisons_give_every_final_metric_an_interval(tmp_path):
+    data = copy.deepcopy(ARTICLE_STYLE)
+    data["report"] = {"comparisons": [{"variant": "bn_after", "against": "no_norm"}]}
+    accuracies = {("no_norm", seed): [0.9, 0.95 + 0.001 * seed] for seed in range(3)}
+    accuracies.update({("bn_after", seed): [0.9, 0.97 + 0.001 * seed] for seed in range(3)})
+    _, folder = build(tmp_path, data, accuracies)
+    report = (folder / "REPORT.md").read_text()
+    assert "## Comparisons" in report
+    assert "| bn_after − no_norm | val acc (pp) | +2.00 | [+1.77, +2.23] | higher |" in report
+    # identical train losses: a zero-width interval at 0
+    assert "| bn_after − no_norm | train loss | +0.0000 |" in report
+    assert report.count("| bn_after − no_norm |") == 4

@@ -150,6 +150,9 @@ class RnnConfig(CommonModel):
 
     PLACEMENTS = ("after", "cell")
 
+    def width_field(self):
+        return "units"
+
     def problems(self):
         yield from super().problems()
         norm = NORMS.get(self.norm)
