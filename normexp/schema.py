@@ -147,7 +147,10 @@ def describe(value):
 
 
 def join(path, key):
-    return f"{path}.{key}" if path else str(key)
+    text = str(key)
+    if not text.isprintable() or text.strip() != text or not text:
+        text = repr(text)  # a key of spaces or newlines must stay visible, on one line
+    return f"{path}.{text}" if path else text
 
 
 def field(default, check=None, choices=None):
