@@ -7,6 +7,7 @@ traceback unless ``--debug``); 130 interrupted (finished runs are kept);
 
 import argparse
 import contextlib
+import json
 import os
 import shlex
 import signal
@@ -27,8 +28,10 @@ def parser():
     parse = argparse.ArgumentParser(
         prog="run.py", description="Train normalization variants over seeds and report.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parse.add_argument("--config", required=True,
-                       help="a YAML file, or a bare name resolved under configs/")
+    parse.add_argument("--config", help="a YAML file, or a bare name resolved under configs/ "
+                       "(required unless --schema)")
+    parse.add_argument("--schema", action="store_true",
+                       help="print the config's JSON Schema (for editors) and exit")
     parse.add_argument("--out", default="results", help="results folder (default: results)")
     parse.add_argument("--seeds", type=seed_list, help="override the seeds, e.g. 0,1,2")
     parse.add_argument("--epochs", type=positive_int, help="override the epochs of every run")
@@ -72,7 +75,15 @@ def positive_int(text):
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    parse = parser()
+    args = parse.parse_args(argv)
+    if args.schema:
+        from normexp.json_schema import config_schema
+
+        print(json.dumps(config_schema(), indent=2))
+        return 0
+    if not args.config:
+        parse.error("the following arguments are required: --config")
     signal.signal(signal.SIGTERM, raise_interrupt)
     try:
         return run(args)

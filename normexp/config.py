@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import re
+import typing
 
 from normexp import datasets, model_size, schema
 from normexp.config_file import display_path, read_yaml, resolve_path
@@ -19,6 +20,7 @@ from normexp.errors import ConfigError
 from normexp.settings import ReportConfig, RunSettings, check_report, settings_to_dict
 
 SECTIONS = ("data", "train", "model")
+LATER_FIELDS = (("model", "family", "mlp"), ("data", "train_examples", None))
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 NAME_RULE = ("must be 1-64 characters of letters, digits, '_', '.', '-', starting with a "
              "letter or digit, without '__'")
@@ -67,6 +69,11 @@ class RunSpec:
         """Hash of what defines the result (the data folder's location does not)."""
         defining = settings_to_dict(self.settings)
         defining["data"].pop("dir")
+        # Fields added after runs were first stored count only when they differ from
+        # their default, so those stored runs keep their fingerprints.
+        for section, key, default in LATER_FIELDS:
+            if defining[section].get(key) == default:
+                defining[section].pop(key)
         defining["seed"] = self.seed
         return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -139,13 +146,19 @@ def validate_settings(merged, path, prefix):
         train["optimizer"] = {"name": train["optimizer"]}
     settings = schema.build(RunSettings, merged, path, prefix)
     available = datasets.train_size(settings.data.dataset, settings.data.validation)
+    if (settings.data.train_examples or 0) > available:
+        raise ConfigError(path, schema.join(prefix, "data.train_examples"),
+                          f"must be <= the {available} training examples, got "
+                          f"{settings.data.train_examples}")
+    available = settings.data.train_examples or available
     if settings.train.batch_size > available:
         raise ConfigError(path, schema.join(prefix, "train.batch_size"),
                           f"must be <= the {available} training examples, got "
                           f"{settings.train.batch_size}")
     too_big = model_size.size_problem(settings.model, settings.train.batch_size)
     if too_big:
-        raise ConfigError(path, schema.join(prefix, "model.hidden"), too_big)
+        raise ConfigError(path, schema.join(prefix, f"model.{settings.model.width_field()}"),
+                          too_big)
     return settings
 
 
@@ -216,8 +229,10 @@ def check_sweep_key(key, path):
     if section not in SECTIONS:
         raise ConfigError(path, f"sweep.{key}", "must be a dotted key starting with one of "
                           f"{', '.join(SECTIONS)} (e.g. train.batch_size)")
-    section_class = {f.name: f.type for f in dataclasses.fields(RunSettings)}[section]
-    names = [f.name for f in dataclasses.fields(section_class)]
+    section_type = {f.name: f.type for f in dataclasses.fields(RunSettings)}[section]
+    # A union (the model families) accepts the fields of any member.
+    names = list(dict.fromkeys(f.name for member in typing.get_args(section_type) or
+                               (section_type,) for f in dataclasses.fields(member)))
     if field_name not in names:
         raise ConfigError(path, f"sweep.{key}",
                           f"names no field: {schema.unknown_key_problem(field_name, names)}")

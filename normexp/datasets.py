@@ -9,6 +9,9 @@ the fast engine scales inside its compiled program.
 a fraction ``f`` holds out that share of the training set, chosen by a fixed
 permutation (seed 0, independent of the run's seed) so every run sees the same
 split, and keeps the test set for one evaluation at the end.
+``train_examples: n`` then trains on a fixed subset of n of the training
+examples (also a seed-0 permutation, the same for every run); validation and
+test sets stay whole.
 """
 
 import dataclasses
@@ -53,7 +56,7 @@ class Splits:
 
 
 def train_size(dataset, validation):
-    """Examples used for training, known before loading anything."""
+    """Examples available for training, known before loading anything."""
     total = DATASETS.get(dataset).train_size
     return total if validation == "test" else total - held_out_count(total, validation)
 
@@ -62,7 +65,7 @@ def held_out_count(total, fraction):
     return max(1, int(round(total * fraction)))
 
 
-def load(dataset, validation, data_dir=None):
+def load(dataset, validation, data_dir=None, train_examples=None):
     """The uint8 splits of ``dataset``; cached, so each process loads once.
 
     ``$NORMEXP_DATA_DIR`` is read here, before the cache, so a changed variable is seen.
@@ -71,7 +74,18 @@ def load(dataset, validation, data_dir=None):
     if provided is not None:
         return provided
     folder = data_dir or os.environ.get(DATA_DIR_VARIABLE)
-    return _load_cached(dataset, validation, str(folder) if folder else None)
+    splits = _load_cached(dataset, validation, str(folder) if folder else None)
+    if train_examples is None or train_examples >= len(splits.x_train):
+        return splits
+    key = (id(splits), train_examples)
+    if key not in _subsets:  # one copy per process, so the device copy is shared too
+        kept = np.sort(np.random.default_rng(0).permutation(len(splits.x_train))[:train_examples])
+        _subsets[key] = dataclasses.replace(splits, x_train=splits.x_train[kept],
+                                            y_train=splits.y_train[kept])
+    return _subsets[key]
+
+
+_subsets = {}
 
 
 _provided = {}

@@ -163,7 +163,8 @@ def estimated_cost(spec):
     from normexp import datasets
 
     train = spec.settings.train
-    examples = datasets.train_size(spec.settings.data.dataset, spec.settings.data.validation)
+    examples = (spec.settings.data.train_examples
+                or datasets.train_size(spec.settings.data.dataset, spec.settings.data.validation))
     steps = -(-examples // train.batch_size)
     return train.epochs * (steps + examples / 64) * ENGINE_COST[train.engine]
 

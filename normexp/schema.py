@@ -3,7 +3,10 @@
 Each dataclass field may carry ``metadata={"check": callable}``; the callable
 gets the already type-checked value and returns an error string or None.
 Supported annotations: ``int``, ``float``, ``bool``, ``str``, ``dict``,
-``tuple[int, ...]``, ``X | None`` of those, and nested dataclasses.
+``tuple[int, ...]``, ``X | None`` and ``X | tuple[X, ...]`` of those, nested
+dataclasses, and unions of dataclasses told apart by the field their class
+names in ``DISCRIMINATOR`` (``model.family``). A dataclass may define
+``problems()``, yielding ``(field, problem)`` for checks across its fields.
 Errors raise ``ConfigError`` naming the dotted field path.
 """
 
@@ -12,7 +15,7 @@ import types
 import typing
 
 from normexp.errors import ConfigError
-from normexp.registry import closest
+from normexp.registry import closest, unknown_name_message
 
 TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
               dict: "a mapping"}
@@ -38,7 +41,43 @@ def build(cls, mapping, source, path):
         if problem:
             raise ConfigError(source, field_path, f"{problem}, got {mapping[name]!r}")
         values[name] = value
-    return cls(**values)
+    instance = cls(**values)
+    for field_name, problem in getattr(instance, "problems", tuple)():
+        raise ConfigError(source, join(path, field_name), problem)
+    return instance
+
+
+def choose_member(members, mapping, source, path):
+    """The union member whose discriminator default matches ``mapping``'s, and its fields.
+
+    A field of another member set to null is dropped, so a variant can switch
+    family and shed a field it inherited (``{family: cnn, hidden: null}``).
+    """
+    key = members[0].DISCRIMINATOR
+    by_name = {default_of(member, key): member for member in members}
+    if not isinstance(mapping, dict):
+        raise ConfigError(source, path, f"must be a mapping, got {describe(mapping)}")
+    name = mapping.get(key, default_of(members[0], key))
+    if not isinstance(name, str) or name not in by_name:
+        raise ConfigError(source, join(path, key), unknown_name_message(
+            f"{path.rpartition('.')[2] or 'model'} {key}", name, sorted(by_name)))
+    chosen = by_name[name]
+    own = {field.name for field in dataclasses.fields(chosen)}
+    kept = {}
+    for field_name, field_value in mapping.items():
+        owners = [other for other, member in by_name.items() if field_name in
+                  {field.name for field in dataclasses.fields(member)}]
+        if field_name in own or not owners:
+            kept[field_name] = field_value
+        elif field_value is not None:  # null drops a field inherited from another member
+            raise ConfigError(source, join(path, field_name), (
+                f"does not apply to {key} {name!r} (it is a field of: {', '.join(owners)}); "
+                f"{name} fields: {', '.join(sorted(own))}"))
+    return chosen, kept
+
+
+def default_of(cls, name):
+    return next(field.default for field in dataclasses.fields(cls) if field.name == name)
 
 
 def coerce(annotation, value, source, path):
@@ -50,12 +89,19 @@ def coerce(annotation, value, source, path):
         if value is None and type(None) in options:
             return None
         kinds = [option for option in options if option is not type(None)]
+        members = [kind for kind in kinds if dataclasses.is_dataclass(kind)]
+        if len(members) > 1:
+            return build(*choose_member(members, value, source, path), source, path)
         for kind in kinds:
+            if typing.get_origin(kind) is tuple:
+                if isinstance(value, list):
+                    return coerce(kind, value, source, path)
+                continue
             if not isinstance(kind, type) or dataclasses.is_dataclass(kind):
                 return coerce(kind, value, source, path)
             if matches(kind, value):
                 return coerce(kind, value, source, path)
-        allowed = " or ".join(TYPE_NAMES[kind] for kind in kinds)
+        allowed = " or ".join(TYPE_NAMES.get(kind, "a list") for kind in kinds)
         raise ConfigError(source, path, f"must be {allowed}, got {describe(value)}")
     if typing.get_origin(annotation) is tuple:
         return coerce_tuple(typing.get_args(annotation)[0], value, source, path)
@@ -101,15 +147,20 @@ def describe(value):
 
 
 def join(path, key):
-    return f"{path}.{key}" if path else str(key)
+    text = str(key)
+    if not text.isprintable() or text.strip() != text or not text:
+        text = repr(text)  # a key of spaces or newlines must stay visible, on one line
+    return f"{path}.{text}" if path else text
 
 
-def field(default, check=None):
-    """A dataclass field with a default and an optional value check."""
+def field(default, check=None, choices=None):
+    """A dataclass field with a default, an optional value check and, for the JSON
+    Schema, optional allowed names (a callable) when ``check`` does not carry them."""
+    metadata = {"check": check, "choices": choices}
     if isinstance(default, (dict, list)):
         return dataclasses.field(default_factory=lambda: type(default)(default),
-                                 metadata={"check": check})
-    return dataclasses.field(default=default, metadata={"check": check})
+                                 metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def positive(value):
@@ -119,6 +170,7 @@ def positive(value):
 def one_of(*names):
     def check(value):
         return None if value in names else f"must be one of: {', '.join(names)}"
+    check.choices = lambda: list(names)  # for the JSON Schema (normexp.json_schema)
     return check
 
 
@@ -126,4 +178,5 @@ def in_registry(registry):
     def check(value):
         return None if value in registry else (
             f"unknown {registry.kind}; valid: {', '.join(registry.names())}")
+    check.choices = registry.names
     return check

@@ -8,8 +8,9 @@ import dataclasses
 import math
 
 from normexp.datasets import DATASETS
-from normexp.norms import NORMS, PLACEMENTS
-from normexp.optimizers import ACTIVATIONS, OPTIMIZERS
+from normexp.models import ModelSection
+from normexp.models.configs import MlpConfig
+from normexp.optimizers import OPTIMIZERS
 from normexp.errors import ConfigError
 from normexp.schema import field, in_registry, one_of, positive, unknown_key_problem
 
@@ -18,14 +19,6 @@ def validation_check(value):
     if isinstance(value, str):
         return None if value == "test" else "must be 'test' or a fraction in (0, 1)"
     return None if 0 < value < 1 else "must be 'test' or a fraction in (0, 1)"
-
-
-def dropout_check(value):
-    return None if 0 <= value < 1 else "must be in [0, 1)"
-
-
-def positive_items(values):
-    return None if all(value > 0 for value in values) else "every entry must be > 0"
 
 
 def optimizer_check(value):
@@ -45,6 +38,9 @@ class DataConfig:
     dataset: str = field("mnist", in_registry(DATASETS))
     validation: str | float = field("test", validation_check)
     dir: str | None = field(None)
+    # Train on a fixed subset of this many examples (null: all); keeps small-batch studies short.
+    train_examples: int | None = field(None, lambda value: None if value is None or value > 0
+                                       else "must be > 0 or null")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,21 +52,16 @@ class TrainConfig:
     deterministic: bool = field(False)
 
 
-@dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    hidden: tuple[int, ...] = field((128, 64), positive_items)
-    activation: str = field("relu", in_registry(ACTIVATIONS))
-    norm: str = field("none", in_registry(NORMS))
-    placement: str = field("after", one_of(*PLACEMENTS))
-    norm_args: dict = field({})
-    dropout: float = field(0.0, dropout_check)
+# The MLP's model section (the default family); each family's class is in
+# normexp/models/configs.py and ``model.family`` picks one.
+ModelConfig = MlpConfig
 
 
 @dataclasses.dataclass(frozen=True)
 class RunSettings:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    model: ModelSection = dataclasses.field(default_factory=MlpConfig)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -56,7 +56,7 @@ def train_run(spec, data_dir=None, on_epoch=None):
         tf_backend.enable_determinism()
     # --data-dir (passed in) beats data.dir in the config; both beat $NORMEXP_DATA_DIR.
     splits = datasets.load(settings.data.dataset, settings.data.validation,
-                           data_dir or settings.data.dir)
+                           data_dir or settings.data.dir, settings.data.train_examples)
     started = time.perf_counter()
     model, optimizer = build_for_run(spec)
     engine = (FastEngine if settings.train.engine == "fast" else FitEngine)(

@@ -106,7 +106,7 @@ def test_fingerprint_tracks_what_defines_a_run(tmp_path):
     ({"model": {"hidden": 128}}, "model.hidden", "must be a list"),
     ({"model": {"hidden": [128, 0]}}, "model.hidden", "every entry must be > 0"),
     ({"model": {"hidden": [128, "x"]}}, "model.hidden[1]", "must be an integer"),
-    ({"model": {"norm": "btach"}}, "model.norm", "valid: batch, group, layer, none, rms"),
+    ({"model": {"norm": "btach"}}, "model.norm", "valid: batch, batch_scratch, group, instance, layer"),
     ({"model": {"placement": "middle"}}, "model.placement", "after, before"),
     ({"model": {"activation": "relux"}}, "model.activation", "unknown activation"),
     ({"model": {"dropout": 1.0}}, "model.dropout", "[0, 1)"),

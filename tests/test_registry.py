@@ -1,6 +1,6 @@
 import pytest
 
-from normexp.norms import NORMS
+from normexp.models.norms import NORMS
 from normexp.optimizers import ACTIVATIONS, OPTIMIZERS
 from normexp.registry import Registry
 

@@ -1,4 +1,4 @@
-"""Build the study's MLP from a ``ModelConfig``.
+"""The ``mlp`` family: the article's fully connected network, from an ``MlpConfig``.
 
 Shape: ``Flatten → [hidden block] × len(hidden) → Dense(10, softmax)``, where a
 hidden block is
@@ -13,12 +13,12 @@ each followed by ``Dropout(dropout)`` when ``dropout > 0``.
 """
 
 from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly, before keras)
-from normexp.norms import NORMS
+from normexp.models.norms import NORMS
 
 import keras  # noqa: E402
 
 
-def build_model(model_config, input_shape=(28, 28), classes=10):
+def build(model_config, input_shape=(28, 28), classes=10):
     """A ``keras.Sequential`` for ``model_config``; layer names are stable per index."""
     layers = [keras.Input(shape=input_shape), keras.layers.Flatten(name="flatten")]
     for index, units in enumerate(model_config.hidden, start=1):
@@ -28,25 +28,29 @@ def build_model(model_config, input_shape=(28, 28), classes=10):
 
 
 def hidden_block(model_config, units, index):
+    def dense(activation, use_bias):
+        return keras.layers.Dense(units, activation=activation, use_bias=use_bias,
+                                  name=f"dense_{index}")
+
+    return normalized_block(model_config, dense, index, "dense")
+
+
+def normalized_block(model_config, make_linear, index, kind):
+    """``make_linear(activation, use_bias)`` with the norm after or before the activation.
+
+    Shared by every family whose blocks are a linear map, a norm and an activation.
+    """
     norm = NORMS.get(model_config.norm)
-    norm_layer = norm.build(dict(model_config.norm_args), name=f"{model_config.norm}_norm_{index}")
+    norm_layer = norm.build(dict(model_config.norm_args), f"{model_config.norm}_norm_{index}",
+                            kind)
+    activation = model_config.activation
     if norm_layer is None:
-        block = [keras.layers.Dense(units, activation=model_config.activation,
-                                    name=f"dense_{index}")]
+        block = [make_linear(activation, True)]
     elif model_config.placement == "after":
-        block = [keras.layers.Dense(units, activation=model_config.activation,
-                                    name=f"dense_{index}"), norm_layer]
+        block = [make_linear(activation, True), norm_layer]
     else:
-        use_bias = not norm.has_shift(model_config.norm_args)
-        block = [keras.layers.Dense(units, use_bias=use_bias, name=f"dense_{index}"), norm_layer,
-                 keras.layers.Activation(model_config.activation, name=f"activation_{index}")]
+        block = [make_linear(None, not norm.has_shift(model_config.norm_args)), norm_layer,
+                 keras.layers.Activation(activation, name=f"activation_{index}")]
     if model_config.dropout > 0:
         block.append(keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}"))
     return block
-
-
-def parameter_counts(model):
-    """``(trainable, non_trainable)`` scalar counts."""
-    trainable = sum(int(weight.numpy().size) for weight in model.trainable_weights)
-    frozen = sum(int(weight.numpy().size) for weight in model.non_trainable_weights)
-    return trainable, frozen

@@ -1,0 +1,175 @@
+"""The ``model`` section of a config, one frozen dataclass per family (no TensorFlow here).
+
+``model.family`` picks the class; a key that belongs to another family is
+rejected with a line naming it (see ``normexp.schema``). Each class's
+``problems()`` holds the checks that need several fields at once: a norm the
+family cannot use, GroupNorm ``groups`` that do not divide the channels, a
+kernel larger than the image a block receives after the pooling before it.
+"""
+
+import dataclasses
+
+from normexp.models.norms import NORMS
+from normexp.optimizers import ACTIVATIONS
+from normexp.schema import field, in_registry, one_of
+
+IMAGE_SIZE = 28
+POOLINGS = ("max", "average", "none")
+CELLS = ("simple", "gru", "lstm")
+CELL_NORM_ARGS = ("epsilon",)
+
+
+def dropout_check(value):
+    return None if 0 <= value < 1 else "must be in [0, 1)"
+
+
+def positive_items(values):
+    return None if all(value > 0 for value in values) else "every entry must be > 0"
+
+
+def positive_or_each(value):
+    values = value if isinstance(value, tuple) else (value,)
+    return None if values and all(item > 0 for item in values) else "every entry must be > 0"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommonModel:
+    """Fields every family has; ``family`` is the discriminator."""
+
+    DISCRIMINATOR = "family"
+    family: str = field("mlp")
+    activation: str = field("relu", in_registry(ACTIVATIONS))
+    norm: str = field("none", in_registry(NORMS))
+    placement: str = field("after")
+    norm_args: dict = field({})
+    dropout: float = field(0.0, dropout_check)
+
+    PLACEMENTS = ("after", "before")
+
+    def problems(self):
+        """``(field, problem)`` pairs; the first is reported."""
+        norm = NORMS.get(self.norm)
+        if self.family not in norm.families:
+            yield "norm", (f"{self.norm!r} does not apply to family {self.family!r} "
+                           f"(it applies to: {', '.join(norm.families)})")
+        if self.placement not in self.PLACEMENTS:
+            yield "placement", (f"must be one of: {', '.join(self.PLACEMENTS)} for family "
+                                f"{self.family!r}, got {self.placement!r}")
+        groups = norm.groups(dict(self.norm_args))
+        if groups is not None and groups != -1:
+            for index, channels in enumerate(self.normalized_widths()):
+                if not isinstance(groups, int) or groups <= 0 or channels % groups:
+                    yield "norm_args.groups", (
+                        f"{groups!r} does not divide the {channels} channels of "
+                        f"{self.width_field()}[{index}]; use a divisor of it")
+
+    def normalized_widths(self):
+        return ()
+
+    def width_field(self):
+        return "model"
+
+
+@dataclasses.dataclass(frozen=True)
+class MlpConfig(CommonModel):
+    """``Flatten → [Dense block] × len(hidden) → Dense(10, softmax)``."""
+
+    family: str = field("mlp")
+    hidden: tuple[int, ...] = field((128, 64), positive_items)
+
+    def normalized_widths(self):
+        return self.hidden
+
+    def width_field(self):
+        return "hidden"
+
+
+@dataclasses.dataclass(frozen=True)
+class CnnConfig(CommonModel):
+    """``[Conv2D → norm → pooling] × len(filters) → Flatten → Dense head → Dense(10)``.
+
+    ``kernel_size`` and ``pooling`` are one value for every block or a list with
+    one entry per block; convolutions use ``same`` padding, pooling halves the
+    image (``pool_size`` 2) with ``valid`` padding.
+    """
+
+    family: str = field("cnn")
+    filters: tuple[int, ...] = field((8, 16), positive_items)
+    kernel_size: int | tuple[int, ...] = field(3, positive_or_each)
+    pooling: str | tuple[str, ...] = field("max", choices=lambda: list(POOLINGS))
+    pool_size: int = field(2, lambda value: None if value > 0 else "must be > 0")
+    dense: tuple[int, ...] = field((32,), positive_items)
+
+    def per_block(self, name):
+        value = getattr(self, name)
+        return value if isinstance(value, tuple) else (value,) * len(self.filters)
+
+    def problems(self):
+        yield from super().problems()
+        for name in ("kernel_size", "pooling"):
+            if len(self.per_block(name)) != len(self.filters):
+                yield name, (f"has {len(self.per_block(name))} entries but filters has "
+                             f"{len(self.filters)} blocks; give one value or one per block")
+                return
+        for index, pooling in enumerate(self.per_block("pooling")):
+            if pooling not in POOLINGS:
+                yield f"pooling[{index}]", f"must be one of: {', '.join(POOLINGS)}"
+        size = IMAGE_SIZE
+        for index, (kernel, pooling) in enumerate(zip(self.per_block("kernel_size"),
+                                                      self.per_block("pooling"))):
+            if kernel > size:
+                yield f"kernel_size[{index}]", (
+                    f"kernel {kernel} is larger than the {size}x{size} image block "
+                    f"{index + 1} receives after the pooling before it")
+            size = size // self.pool_size if pooling != "none" else size
+            if size < 1:
+                yield "pool_size", f"pooling block {index + 1} leaves no pixels"
+                return
+
+    def normalized_widths(self):
+        return self.filters
+
+    def width_field(self):
+        return "filters"
+
+
+@dataclasses.dataclass(frozen=True)
+class RnnConfig(CommonModel):
+    """Rows as time steps: ``[recurrent layer] × len(units) → Dense(10, softmax)``.
+
+    ``placement: cell`` puts LayerNorm inside the recurrence (a cell that
+    normalizes its pre-activations at every step, Ba et al. 2016);
+    ``placement: after`` puts the norm between stacked recurrent layers,
+    applied to every time step's output. ``activation`` is the cell's.
+    """
+
+    family: str = field("rnn")
+    activation: str = field("tanh", in_registry(ACTIVATIONS))
+    cell: str = field("lstm", one_of(*CELLS))
+    units: tuple[int, ...] = field((64,), positive_items)
+
+    PLACEMENTS = ("after", "cell")
+
+    def width_field(self):
+        return "units"
+
+    def problems(self):
+        yield from super().problems()
+        norm = NORMS.get(self.norm)
+        if self.norm == "none":
+            return
+        if self.placement == "cell" and not norm.in_cell:
+            cell_norms = [name for name in NORMS.names() if NORMS.get(name).in_cell]
+            yield "norm", (f"{self.norm!r} cannot sit inside the recurrent cell "
+                           f"(placement: cell allows: {', '.join(cell_norms)})")
+        if self.placement == "cell":
+            for key in self.norm_args:
+                if key not in CELL_NORM_ARGS:
+                    yield f"norm_args.{key}", (f"the cell's LayerNorm takes: "
+                                               f"{', '.join(CELL_NORM_ARGS)}")
+        if self.placement == "after" and len(self.units) < 2:
+            yield "placement", ("'after' puts the norm between stacked recurrent layers, but "
+                                "units has one layer; add a layer or use placement: cell")
+
+
+FAMILY_CONFIGS = (MlpConfig, CnnConfig, RnnConfig)
