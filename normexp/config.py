@@ -246,5 +246,6 @@ def study_record(study):
             "seeds": list(study.seeds), "variants": list(study.variants),
             "conditions": list(study.conditions), "report": settings_to_dict(study.report),
             "runs": [{"condition": run.condition, "variant": run.variant, "seed": run.seed,
+                      "point": dict(run.point),
                       "fingerprint": run.fingerprint(), "epochs": run.settings.train.epochs}
                      for run in study.runs]}

@@ -10,7 +10,7 @@ import datetime
 import io
 import math
 
-from normexp import report_data, report_plots, report_tables, stats, store
+from normexp import report_data, report_plots, report_sweep, report_tables, stats, store
 from normexp.errors import StoreError
 
 FIGURES = {"curves": "curves.png", "final": "final_val_accuracy.png",
@@ -44,8 +44,12 @@ def write_figures(folder, conditions, with_data, study_record, settings):
     colors = report_plots.variant_colors(study_record["variants"])
     for name in FIGURES.values():  # stale figures from an older config must not linger
         (folder / name).unlink(missing_ok=True)
+    for stale in folder.glob("sweep_*.png"):
+        stale.unlink()
     if not with_data:
         return
+    for name, figure in report_sweep.sweep_figures(conditions, colors).items():
+        report_plots.save(figure, folder / name)
     report_plots.save(report_plots.curves_figure(with_data, colors), folder / FIGURES["curves"])
     figure, ax = report_plots.plt.subplots(figsize=(1.6 * len(conditions) + 3, 4.5))
     report_plots.plot_final_accuracy(with_data, colors, ax=ax)
@@ -58,24 +62,37 @@ def write_figures(folder, conditions, with_data, study_record, settings):
 
 
 def write_csvs(folder, conditions, summary):
+    """summary.csv and per_seed.csv; each sweep key is a column of its own."""
+    keys = report_sweep.sweep_keys(conditions)
+
+    def identity(condition):
+        return [condition.name, condition.variant,
+                *(point_cell(condition.point.get(key)) for key in keys)]
+
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["condition", "metric", "n", "mean", "ci95_half_width"])
+    writer.writerow(["condition", "variant", *keys, "metric", "n", "mean", "ci95_half_width"])
     for condition in conditions:
         for metric, values in condition.per_seed.items():
             usable = [value for value in values if not math.isnan(value)]
             mean, half = stats.mean_interval(usable)
-            writer.writerow([condition.name, metric, len(usable), fmt(mean), fmt(half)])
+            writer.writerow([*identity(condition), metric, len(usable), fmt(mean), fmt(half)])
     store_text(folder / "summary.csv", buffer.getvalue())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     metrics = list(conditions[0].per_seed) if conditions else []
-    writer.writerow(["condition", "seed", *metrics])
+    writer.writerow(["condition", "variant", *keys, "seed", *metrics])
     for condition in conditions:
         for index, seed in enumerate(condition.seeds):
-            writer.writerow([condition.name, seed,
+            writer.writerow([*identity(condition), seed,
                              *(fmt(condition.per_seed[metric][index]) for metric in metrics)])
     store_text(folder / "per_seed.csv", buffer.getvalue())
+
+
+def point_cell(value):
+    if value is None:
+        return ""
+    return "-".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def fmt(value):
@@ -105,7 +122,10 @@ def markdown_report(study_record, records, missing, broken, summary, differences
         lines += ["## The article's figure", "", f"![article figure]({FIGURES['article']})", ""]
     lines += reference_section(settings, references)
     if with_data:
-        lines += ["## Curves", "", f"![curves]({FIGURES['curves']})", ""]
+        lines += ["## Curves", "", "Mean over seeds; the shaded band is the 95% confidence "
+                  "interval of the mean (t-interval), not the spread of single runs.", "",
+                  f"![curves]({FIGURES['curves']})", ""]
+        lines += sweep_section(with_data)
     lines += ["## Summary", "",
             "Final-epoch values; accuracies in %, mean ± half-width of the 95% t-interval "
             f"over seeds. Epochs to target: median first epoch with validation accuracy ≥ "
@@ -119,6 +139,17 @@ def markdown_report(study_record, records, missing, broken, summary, differences
     lines += ["Per-seed values: `per_seed.csv`; means and intervals: `summary.csv`; every run's "
             "config, history and metadata: `runs/<condition>/seed_<k>/`.", ""]
     return "\n".join(lines)
+
+
+def sweep_section(conditions):
+    keys = report_sweep.sweep_keys(conditions)
+    if not keys:
+        return []
+    lines = ["## Against the swept values", "",
+             "Final accuracy at each sweep point, one line per variant: mean over the seeds "
+             "that did not diverge, error bars = 95% CI of the mean; right panel: the "
+             "fraction of seeds that diverged there.", ""]
+    return lines + [f"![sweep of {key}]({report_sweep.figure_name(key)})" for key in keys] + [""]
 
 
 def reference_section(settings, references):

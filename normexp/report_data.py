@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from normexp import report_sweep
+
 CURVE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
 
 
@@ -23,16 +25,34 @@ class Condition:
     curves: dict = dataclasses.field(default_factory=dict)
     diverged: list = dataclasses.field(default_factory=list)   # [(seed, epoch)]
     parameters: dict | None = None
+    point: dict = dataclasses.field(default_factory=dict)      # sweep key → value
+
+    @property
+    def label(self):
+        """What people read (``bn · batch 2``); ``name`` stays the folder name."""
+        return report_sweep.label(self.variant, self.point)
 
 
 def collect(records, study_record, target_accuracy):
     by_condition = {name: [] for name in study_record["conditions"]}
     variant_of = {run["condition"]: run["variant"] for run in study_record["runs"]}
+    point_of = {run["condition"]: run.get("point") for run in study_record["runs"]}
     for record in records:
         by_condition.setdefault(record["meta"]["condition"], []).append(record)
-    return [summarize(name, variant_of.get(name, name), sorted(
-        group, key=lambda record: record["meta"]["seed"]), target_accuracy)
-        for name, group in by_condition.items()]
+        point_of[record["meta"]["condition"]] = record["config"].get("point") or {}
+    conditions = []
+    for name, group in by_condition.items():
+        condition = summarize(name, variant_of.get(name, name), sorted(
+            group, key=lambda record: record["meta"]["seed"]), target_accuracy)
+        condition.point = point_of.get(name) or point_from_name(name, condition.variant)
+        conditions.append(condition)
+    return conditions
+
+
+def point_from_name(name, variant):
+    """The sweep point of a condition without records or stored point (older stores)."""
+    pairs = [part.partition("=") for part in name[len(variant):].split("__") if part]
+    return {key: value for key, _, value in pairs}
 
 
 def summarize(name, variant, records, target_accuracy):
