@@ -16,9 +16,12 @@ import re
 from normexp import datasets, model_size, schema
 from normexp.config_file import display_path, read_yaml, resolve_path
 from normexp.errors import ConfigError
-from normexp.settings import ReportConfig, RunSettings, check_report, settings_to_dict
+from normexp.settings import (ReportConfig, RunSettings, check_report, fingerprint_view,
+                              settings_to_dict)
 
 SECTIONS = ("data", "train", "model")
+# Fields given as {name: ..., **arguments}, where a bare string is shorthand for the name.
+NAMED_MAPPINGS = (("train", "optimizer"), ("model", "kernel_initializer"))
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 NAME_RULE = ("must be 1-64 characters of letters, digits, '_', '.', '-', starting with a "
              "letter or digit, without '__'")
@@ -65,7 +68,7 @@ class RunSpec:
 
     def fingerprint(self):
         """Hash of what defines the result (the data folder's location does not)."""
-        defining = settings_to_dict(self.settings)
+        defining = fingerprint_view(settings_to_dict(self.settings))
         defining["data"].pop("dir")
         defining["seed"] = self.seed
         return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
@@ -134,9 +137,10 @@ def apply_overrides(raw, overrides):
 def validate_settings(merged, path, prefix):
     """``RunSettings`` from merged section mappings, plus cross-field checks."""
     merged = copy.deepcopy(merged)
-    train = merged.get("train")
-    if isinstance(train, dict) and isinstance(train.get("optimizer"), str):
-        train["optimizer"] = {"name": train["optimizer"]}
+    for section, name in NAMED_MAPPINGS:
+        values = merged.get(section)
+        if isinstance(values, dict) and isinstance(values.get(name), str):
+            values[name] = {"name": values[name]}  # a bare name means its defaults
     settings = schema.build(RunSettings, merged, path, prefix)
     available = datasets.train_size(settings.data.dataset, settings.data.validation)
     if settings.train.batch_size > available:
@@ -212,23 +216,41 @@ def expand_sweep(sweep, variants, path):
 
 
 def check_sweep_key(key, path):
-    section, _, field_name = str(key).partition(".")
+    """``section.field``, or ``section.field.argument`` for a mapping field
+    (``train.optimizer.learning_rate``, ``model.kernel_initializer.stddev``)."""
+    section, _, rest = str(key).partition(".")
+    field_name, _, argument = rest.partition(".")
     if section not in SECTIONS:
         raise ConfigError(path, f"sweep.{key}", "must be a dotted key starting with one of "
                           f"{', '.join(SECTIONS)} (e.g. train.batch_size)")
     section_class = {f.name: f.type for f in dataclasses.fields(RunSettings)}[section]
-    names = [f.name for f in dataclasses.fields(section_class)]
-    if field_name not in names:
+    types = {f.name: f.type for f in dataclasses.fields(section_class)}
+    if field_name not in types:
         raise ConfigError(path, f"sweep.{key}",
-                          f"names no field: {schema.unknown_key_problem(field_name, names)}")
+                          f"names no field: {schema.unknown_key_problem(field_name, types)}")
+    if argument and types[field_name] is not dict:
+        raise ConfigError(path, f"sweep.{key}", f"{section}.{field_name} is not a mapping, so "
+                          "it has no sub-keys to sweep")
 
 
 def apply_point(merged, point):
     result = copy.deepcopy(merged)
     for key, value in point:
-        section, _, field_name = key.partition(".")
-        result.setdefault(section, {})[field_name] = copy.deepcopy(value)
+        section, _, rest = key.partition(".")
+        field_name, _, argument = rest.partition(".")
+        values = result.setdefault(section, {})
+        if not argument:
+            values[field_name] = copy.deepcopy(value)
+            continue
+        current = values.get(field_name, default_of(section, field_name))
+        current = dict(current) if isinstance(current, dict) else {"name": current}
+        current[argument] = copy.deepcopy(value)
+        values[field_name] = current
     return result
+
+
+def default_of(section, field_name):
+    return copy.deepcopy(settings_to_dict(RunSettings())[section][field_name])
 
 
 def select_runs(study, only):

@@ -28,6 +28,20 @@ def positive_items(values):
     return None if all(value > 0 for value in values) else "every entry must be > 0"
 
 
+# keras.initializers names (kept here so that loading a config never imports TensorFlow).
+INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+                "lecun_normal", "random_normal", "random_uniform", "truncated_normal",
+                "variance_scaling", "orthogonal", "constant", "zeros", "ones")
+DROPOUT_POSITIONS = ("end", "before_norm")
+
+
+def initializer_check(value):
+    name = value.get("name")
+    if name not in INITIALIZERS:
+        return f"needs a 'name', one of: {', '.join(INITIALIZERS)}"
+    return None
+
+
 def optimizer_check(value):
     name = value.get("name")
     if not isinstance(name, str):
@@ -64,6 +78,8 @@ class ModelConfig:
     placement: str = field("after", one_of(*PLACEMENTS))
     norm_args: dict = field({})
     dropout: float = field(0.0, dropout_check)
+    dropout_position: str = field("end", one_of(*DROPOUT_POSITIONS))
+    kernel_initializer: dict = field({"name": "glorot_uniform"}, initializer_check)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +153,22 @@ def check_reference(variant, metrics, names, path):
         if not valid:
             raise ConfigError(path, f"{field_path}.{metric}",
                               "must map epoch numbers (1, 2, ...) to numbers")
+
+
+# Fields added after runs were published. While at their default they are left out of a
+# run's fingerprint, so that stores written before the field existed stay valid.
+LATER_FIELDS = {"model": ("dropout_position", "kernel_initializer")}
+
+
+def fingerprint_view(settings_dict):
+    """``settings_to_dict`` output without later-added fields that are at their default."""
+    defaults = settings_to_dict(RunSettings())
+    view = {section: dict(values) for section, values in settings_dict.items()}
+    for section, names in LATER_FIELDS.items():
+        for name in names:
+            if view[section].get(name) == defaults[section][name]:
+                view[section].pop(name, None)
+    return view
 
 
 def settings_to_dict(settings):
