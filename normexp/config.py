@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 
-from normexp import datasets, model_size, schema
+from normexp import claims, datasets, model_size, schema
 from normexp.config_file import display_path, read_yaml, resolve_path
 from normexp.errors import ConfigError
 from normexp.settings import (ReportConfig, RunSettings, check_report, fingerprint_view,
@@ -112,6 +112,7 @@ def load_study(config, overrides=None):
     points = expand_sweep(header.sweep, variants, path)
     report = schema.build(ReportConfig, header.report, path, "report")
     check_report(report, [name for name, _ in variants], path)
+    claims.check_claims(report.claims, [name for name, _ in variants], header.sweep, path)
     runs = tuple(RunSpec(name, variant, point, seed, settings)
                  for variant, merged in variants for point in points
                  for settings in [validate_settings(apply_point(merged, point), path, "")]

@@ -106,12 +106,34 @@ class Comparison:
 
 
 @dataclasses.dataclass(frozen=True)
+class Claim:
+    """A claim checked on this study's runs: ``metric`` of ``variant`` at sweep point ``at``
+    minus ``against_metric`` of ``against`` at ``against_at`` is ``direction`` (each
+    ``against*`` defaults to its own side). ``equal`` needs a ``margin`` in the metric's
+    units. Checked in ``claims.check_claims``; verdicts come from ``claims.verdicts``."""
+
+    id: str = field("")
+    claim: str = field("")
+    variant: str = field("")
+    at: dict = field({})
+    metric: str = field("val_accuracy")
+    against: str | None = field(None)
+    against_at: dict | None = field(None)
+    against_metric: str | None = field(None)
+    direction: str = field("higher", one_of("higher", "lower", "equal"))
+    margin: float | None = field(None, lambda value: None if value is None or value > 0
+                                 else "must be > 0")
+    figure: str | None = field(None)
+
+
+@dataclasses.dataclass(frozen=True)
 class ReportConfig:
     baseline: str | None = field(None)
     target_accuracy: float = field(0.97, lambda value: None if 0 < value <= 1
                                    else "must be in (0, 1]")
     panels: tuple[Panel, ...] = field(())
     comparisons: tuple[Comparison, ...] = field(())
+    claims: tuple[Claim, ...] = field(())
     reference: dict = field({})
     reference_source: str = field("")
 
