@@ -27,14 +27,22 @@ METRICS = {
     "epochs_to_target": ("first epoch reaching the target accuracy", 1, "epochs", None),
     "seconds_per_epoch": ("median seconds per epoch after the first", 1, "s", None),
     "diverged": ("share of seeds that diverged (1 per diverged seed)", 100, "pp", None),
+    # Recorded by the probes (normexp/probes.py) when they are on.
+    "probe_val_accuracy_batch": ("validation accuracy (probe subset), BN with batch "
+                                 "statistics", 100, "pp", "bn_statistics"),
+    "probe_val_accuracy_moving": ("validation accuracy (probe subset), BN with moving "
+                                  "averages", 100, "pp", "bn_statistics"),
+    "probe_val_accuracy_precise": ("validation accuracy (probe subset), BN with PreciseBN "
+                                   "statistics", 100, "pp", "bn_statistics"),
+    "bn_mode_gap": ("|accuracy with batch statistics − with moving averages|", 100, "pp",
+                    "bn_statistics"),
+    "batch_dependence": ("max |Δ output probability|, an example alone vs in a batch of 256",
+                         1, "", "batch_dependence"),
+    "train_inference_difference": ("max |Δ output probability|, training vs inference mode",
+                                   1, "", "batch_dependence"),
 }
 VERDICT_LEVEL = 0.05   # family-wise error rate of a page of claims (Holm)
 POWER = 0.80
-
-
-def register_metric(name, description, scale, unit, probe):
-    """Probes add the metrics they record (see ``probes.py``)."""
-    METRICS[name] = (description, scale, unit, probe)
 
 
 def check_claims(claims, variants, sweep, path, probes_of=None):

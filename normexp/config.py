@@ -112,15 +112,23 @@ def load_study(config, overrides=None):
     points = expand_sweep(header.sweep, variants, path)
     report = schema.build(ReportConfig, header.report, path, "report")
     check_report(report, [name for name, _ in variants], path)
-    claims.check_claims(report.claims, [name for name, _ in variants], header.sweep, path)
     runs = tuple(RunSpec(name, variant, point, seed, settings)
                  for variant, merged in variants for point in points
                  for settings in [validate_settings(apply_point(merged, point), path, "")]
                  for seed in header.seeds)
+    claims.check_claims(report.claims, [name for name, _ in variants], header.sweep, path,
+                        lambda variant: enabled_probes(runs, variant))
     conditions = tuple(dict.fromkeys(run.condition for run in runs))
     return Study(name, header.description, display_path(path), header.seeds,
                  tuple(variant for variant, _ in variants), conditions, runs, report,
                  header.jobs)
+
+
+def enabled_probes(runs, variant):
+    """Probes switched on in every run of ``variant``."""
+    names = ("pre_activation", "bn_statistics", "gradient_norms", "batch_dependence")
+    return {name for name in names if all(getattr(run.settings.train.probes, name)
+                                          for run in runs if run.variant == variant)}
 
 
 def apply_overrides(raw, overrides):
@@ -148,6 +156,11 @@ def validate_settings(merged, path, prefix):
         raise ConfigError(path, schema.join(prefix, "train.batch_size"),
                           f"must be <= the {available} training examples, got "
                           f"{settings.train.batch_size}")
+    block = settings.train.probes.pre_activation
+    if block and block > len(settings.model.hidden):
+        raise ConfigError(path, schema.join(prefix, "train.probes.pre_activation"),
+                          f"names hidden block {block}, but the model has "
+                          f"{len(settings.model.hidden)} (blocks are numbered from 1)")
     too_big = model_size.size_problem(settings.model, settings.train.batch_size)
     if too_big:
         raise ConfigError(path, schema.join(prefix, "model.hidden"), too_big)

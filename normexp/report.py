@@ -10,11 +10,12 @@ import datetime
 import io
 import math
 
-from normexp import report_data, report_plots, report_sweep, report_tables, stats, store
+from normexp import (report_data, report_plots, report_probes, report_sweep, report_tables,
+                     stats, store)
 from normexp.errors import StoreError
 
 FIGURES = {"curves": "curves.png", "final": "final_val_accuracy.png",
-           "article": "article_figure.png"}
+           "article": "article_figure.png", "probes": "probes.png"}
 
 
 def build_report(out, study_name):
@@ -50,6 +51,9 @@ def write_figures(folder, conditions, with_data, study_record, settings):
         return
     for name, figure in report_sweep.sweep_figures(conditions, colors).items():
         report_plots.save(figure, folder / name)
+    probes = report_probes.probes_figure(conditions, colors)
+    if probes is not None:
+        report_plots.save(probes, folder / FIGURES["probes"])
     report_plots.save(report_plots.curves_figure(with_data, colors), folder / FIGURES["curves"])
     figure, ax = report_plots.plt.subplots(figsize=(1.6 * len(conditions) + 3, 4.5))
     report_plots.plot_final_accuracy(with_data, colors, ax=ax)
@@ -75,12 +79,16 @@ def write_csvs(folder, conditions, summary):
     for condition in conditions:
         for metric, values in condition.per_seed.items():
             usable = [value for value in values if not math.isnan(value)]
+            if not usable and metric in report_data.PROBE_SCALARS + ("bn_mode_gap",):
+                continue
             mean, half = stats.mean_interval(usable)
             writer.writerow([*identity(condition), metric, len(usable), fmt(mean), fmt(half)])
     store_text(folder / "summary.csv", buffer.getvalue())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    metrics = list(conditions[0].per_seed) if conditions else []
+    metrics = [metric for metric in (conditions[0].per_seed if conditions else [])
+               if any(not math.isnan(value) for condition in conditions
+                      for value in condition.per_seed[metric])]
     writer.writerow(["condition", "variant", *keys, "seed", *metrics])
     for condition in conditions:
         for index, seed in enumerate(condition.seeds):
@@ -126,6 +134,11 @@ def markdown_report(study_record, records, missing, broken, summary, differences
                   "interval of the mean (t-interval), not the spread of single runs.", "",
                   f"![curves]({FIGURES['curves']})", ""]
         lines += sweep_section(with_data)
+        if any(condition.probes for condition in with_data):
+            lines += ["## Probes", "", "Recorded at the end of every epoch on fixed examples "
+                      "(see `train.probes` in the README); their cost per epoch is the "
+                      "`probe_seconds` column of per_seed.csv.", "",
+                      f"![probes]({FIGURES['probes']})", ""]
     lines += ["## Summary", "",
             "Final-epoch values; accuracies in %, mean ± half-width of the 95% t-interval "
             f"over seeds. Epochs to target: median first epoch with validation accuracy ≥ "

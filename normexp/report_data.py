@@ -14,6 +14,10 @@ import numpy as np
 from normexp import report_sweep
 
 CURVE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
+# Scalars the probes record each epoch (normexp/probes.py); absent unless switched on.
+PROBE_SCALARS = ("probe_val_accuracy_batch", "probe_val_accuracy_moving",
+                 "probe_val_accuracy_precise", "batch_dependence", "train_inference_difference",
+                 "probe_seconds")
 
 
 @dataclasses.dataclass
@@ -23,6 +27,7 @@ class Condition:
     seeds: list = dataclasses.field(default_factory=list)
     per_seed: dict = dataclasses.field(default_factory=dict)
     curves: dict = dataclasses.field(default_factory=dict)
+    probes: dict = dataclasses.field(default_factory=dict)     # history key → per-seed lists
     diverged: list = dataclasses.field(default_factory=list)   # [(seed, epoch)]
     parameters: dict | None = None
     point: dict = dataclasses.field(default_factory=dict)      # sweep key → value
@@ -68,13 +73,17 @@ def summarize(name, variant, records, target_accuracy):
     condition.seeds = [record["meta"]["seed"] for record in usable]
     condition.per_seed = per_seed_values(usable, target_accuracy)
     condition.curves = curves(usable)
+    condition.probes = {key: [record["history"][key] for record in usable]
+                        for key in ("pre_activation", "gradient_norms", *PROBE_SCALARS)
+                        if usable and all(key in record["history"] for record in usable)}
     return condition
 
 
 def per_seed_values(records, target_accuracy):
     values = {key: [] for key in ("accuracy", "val_accuracy", "loss", "val_loss",
                                   "best_val_accuracy", "epoch1_val_accuracy",
-                                  "epochs_to_target", "seconds_per_epoch", "test_accuracy")}
+                                  "epochs_to_target", "seconds_per_epoch", "test_accuracy",
+                                  "bn_mode_gap", *PROBE_SCALARS)}
     for record in records:
         history, meta = record["history"], record["meta"]
         for key in CURVE_METRICS:
@@ -89,7 +98,15 @@ def per_seed_values(records, target_accuracy):
         values["seconds_per_epoch"].append(float(np.median(seconds)))
         test = meta.get("test") or {}
         values["test_accuracy"].append(test.get("accuracy", math.nan))
+        for key in PROBE_SCALARS:
+            values[key].append(final(history.get(key)))
+        values["bn_mode_gap"].append(abs(final(history.get("probe_val_accuracy_batch"))
+                                         - final(history.get("probe_val_accuracy_moving"))))
     return values
+
+
+def final(series):
+    return series[-1] if series and series[-1] is not None else math.nan
 
 
 def curves(records):

@@ -62,12 +62,27 @@ class DataConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ProbeConfig:
+    """What ``probes.Probes`` records each epoch (all off by default)."""
+
+    pre_activation: int | None = field(None, positive)   # hidden block, 1-based
+    percentiles: tuple[float, ...] = field((15.0, 50.0, 85.0), lambda values: None if values
+                                           and all(0 <= v <= 100 for v in values)
+                                           else "must be a non-empty list of numbers in [0, 100]")
+    bn_statistics: bool = field(False)
+    gradient_norms: bool = field(False)
+    batch_dependence: bool = field(False)
+    examples: int = field(2048, positive)    # fixed probe batch and validation subset
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     epochs: int = field(5, positive)
     batch_size: int = field(32, positive)
     optimizer: dict = field({"name": "adam", "learning_rate": 0.001}, optimizer_check)
     engine: str = field("fast", one_of("fast", "fit"))
     deterministic: bool = field(False)
+    probes: ProbeConfig = dataclasses.field(default_factory=ProbeConfig)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,7 +194,7 @@ def check_reference(variant, metrics, names, path):
 
 # Fields added after runs were published. While at their default they are left out of a
 # run's fingerprint, so that stores written before the field existed stay valid.
-LATER_FIELDS = {"model": ("dropout_position", "kernel_initializer")}
+LATER_FIELDS = {"model": ("dropout_position", "kernel_initializer"), "train": ("probes",)}
 
 
 def fingerprint_view(settings_dict):
