@@ -64,6 +64,7 @@ def plot_pre_activation(conditions, colors, ax=None):
     ax.set_title("Activation input: percentiles on the probe batch\n(solid: median; dashed: "
                  "outer percentiles)")
     ax.set_xlabel("Epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
@@ -95,7 +96,8 @@ def plot_gradient_norms(conditions, colors, ax=None):
         series = condition.probes.get("gradient_norms")
         if not series:
             continue
-        layers = list(series[0][0])
+        # Dense layers only, so that a line style means the same layer in every variant.
+        layers = [name for name in series[0][0] if name.startswith(("dense", "output"))]
         for index, layer in enumerate(layers):
             values = np.array([[epoch.get(layer, math.nan) for epoch in seed] for seed in series],
                               dtype=float).mean(axis=0)
@@ -103,7 +105,8 @@ def plot_gradient_norms(conditions, colors, ax=None):
                     linestyle=LAYER_STYLES[index % len(LAYER_STYLES)],
                     label=f"{condition.label}: {layer}")
     ax.set_yscale("log")
-    ax.set_title("Gradient norm per layer on the probe batch")
+    ax.set_title("Gradient norm of each Dense layer on the probe batch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("Epoch")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
