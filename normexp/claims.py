@@ -26,6 +26,8 @@ METRICS = {
     "val_loss": ("final validation loss", 1, "", None),
     "epochs_to_target": ("first epoch reaching the target accuracy", 1, "epochs", None),
     "seconds_per_epoch": ("median seconds per epoch after the first", 1, "s", None),
+    "inference_seconds_per_example": ("median inference time per example (batches of "
+                                      "10,000, fast engine)", 1e6, "µs", None),
     "diverged": ("share of seeds that diverged (1 per diverged seed)", 100, "pp", None),
     # Recorded by the probes (normexp/probes.py) when they are on.
     "probe_val_accuracy_batch": ("validation accuracy (probe subset), BN with batch "

@@ -147,6 +147,7 @@ def markdown_report(study_record, records, missing, broken, summary, differences
             report_tables.markdown(report_tables.SUMMARY_COLUMNS, summary), ""]
     lines += differences_section(settings, differences)
     lines += comparisons_section(comparisons)
+    lines += claims_section(study_record, records)
     if with_data:
         lines += [f"![final validation accuracy per seed]({FIGURES['final']})", ""]
     lines += ["Per-seed values: `per_seed.csv`; means and intervals: `summary.csv`; every run's "
@@ -163,6 +164,24 @@ def sweep_section(conditions):
              "that did not diverge, error bars = 95% CI of the mean; right panel: the "
              "fraction of seeds that diverged there.", ""]
     return lines + [f"![sweep of {key}]({report_sweep.figure_name(key)})" for key in keys] + [""]
+
+
+def claims_section(study_record, records):
+    """This study's claims, judged as one Holm family of their own (the claims page judges
+    all studies' claims together, so its intervals are wider)."""
+    if not study_record["report"].get("claims"):
+        return []
+    from normexp import claims, report_claims  # the page module builds on this one
+
+    conditions = report_data.collect(records, study_record,
+                                     study_record["report"]["target_accuracy"])
+    judged = claims.verdicts(claims.judge_study(study_record["report"]["claims"], conditions,
+                                                study_record["name"]))
+    return ["## Claims", "", "Judged on this study alone (Holm across its "
+            f"{len(judged)} claims); the page `CLAIMS.md` judges all studies' claims "
+            "together.", "", report_tables.markdown(
+                report_claims.COLUMNS[:5], [report_claims.row(entry, None)[:5]
+                                            for entry in judged]), ""]
 
 
 def reference_section(settings, references):

@@ -62,7 +62,7 @@ def natural_key(identifier):
 
 def row(entry, page_folder):
     claim = entry.claim
-    relative = Path(os.path.relpath(entry.folder, page_folder))
+    relative = Path(os.path.relpath(entry.folder, page_folder) if page_folder else ".")
     figure = claim.get("figure") or default_figure(claim)
     return (claim["id"], claim["claim"], measurement(entry), verdict_cell(entry),
             detectable_cell(entry), f"[{figure}]({(relative / figure).as_posix()})",

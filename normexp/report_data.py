@@ -17,7 +17,7 @@ CURVE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
 # Scalars the probes record each epoch (normexp/probes.py); absent unless switched on.
 PROBE_SCALARS = ("probe_val_accuracy_batch", "probe_val_accuracy_moving",
                  "probe_val_accuracy_precise", "batch_dependence", "train_inference_difference",
-                 "probe_seconds")
+                 "probe_seconds", "inference_seconds_per_example")
 
 
 @dataclasses.dataclass
@@ -100,6 +100,9 @@ def per_seed_values(records, target_accuracy):
         values["test_accuracy"].append(test.get("accuracy", math.nan))
         for key in PROBE_SCALARS:
             values[key].append(final(history.get(key)))
+        if history.get("inference_seconds_per_example"):  # steady state, as seconds_per_epoch
+            series = history["inference_seconds_per_example"]
+            values["inference_seconds_per_example"][-1] = float(np.median(series[1:] or series))
         values["bn_mode_gap"].append(abs(final(history.get("probe_val_accuracy_batch"))
                                          - final(history.get("probe_val_accuracy_moving"))))
     return values

@@ -42,6 +42,27 @@ def test_shipped_configs_resolve():
         assert load_study(name).runs
 
 
+def test_claim_configs_meet_the_issue_rules():
+    """Every claim study: >= 5 seeds, opens with its run command and runtime; the batch
+    sweep spans 2..256; the learning-rate sweep starts at 0.01 with plain SGD."""
+    from normexp.config_file import resolve_path
+
+    paths = sorted((resolve_path("bn_vs_ln").parent / "claims").glob("*.yaml"))
+    assert len(paths) >= 5
+    for path in paths:
+        study = load_study(path)
+        head = path.read_text().splitlines()[:4]
+        assert len(study.seeds) >= 5 and study.report.claims, path
+        assert any(line.startswith("# Run: python run.py --config configs/claims/") for line in head)
+        assert any(line.startswith("# Runtime:") for line in head), path
+    sizes = {run.settings.train.batch_size for run in load_study(paths[0].with_name(
+        "batch_size.yaml")).runs}
+    assert min(sizes) == 2 and max(sizes) >= 256
+    rates = {run.settings.train.optimizer["learning_rate"] for run in load_study(
+        paths[0].with_name("learning_rate.yaml")).runs}
+    assert min(rates) == 0.01 and max(rates) >= 100
+
+
 def test_variant_deep_merges_over_base(tmp_path):
     study = study_from(tmp_path, report={}, variants=[
         {"name": "fast_lr", "train": {"optimizer": {"learning_rate": 0.1}},
