@@ -41,7 +41,8 @@ def probes_figure(conditions, colors):
     figure, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5), squeeze=False)
     for ax, panel in zip(axes.flat, panels):
         panel([c for c in conditions if c.probes], colors, ax=ax)
-    figure.suptitle("Probes: means over seeds; error bars 95% CI of the mean", fontsize=10)
+    figure.suptitle("Probes: means over seeds; where error bars are drawn, they are the 95% CI "
+                    "of the mean (t-interval)", fontsize=10)
     figure.tight_layout()
     return figure
 
