@@ -99,7 +99,7 @@ def measurement(entry):
     else:
         compared = f"{entry.left.label} {metric} − {entry.right.label} {other_metric}"
     estimate, unit = scaled(entry.test.estimate, metric)
-    text = f"{compared}: **{estimate} {unit}**".rstrip()
+    text = f"{compared}: **{f'{estimate} {unit}'.strip()}**"
     if entry.test.usable:
         low, _ = scaled(entry.low, metric)
         high, _ = scaled(entry.high, metric)

@@ -165,7 +165,9 @@ def reference_row(condition, metric, epoch, value):
 
 def markdown(columns, rows):
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    # A "|" inside a cell (e.g. "max |Δ output|") would end the cell: escape it.
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |"
+              for row in rows]
     return "\n".join(lines)
 
 
