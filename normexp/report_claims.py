@@ -75,7 +75,7 @@ def default_figure(claim):
         return "probes.png"
     if claim.get("at"):
         return "sweep_" + claim_short_key(claim) + ".png"
-    return "final_val_accuracy.png" if "accuracy" in metric else "curves.png"
+    return "final_val_accuracy.png" if metric == "val_accuracy" else "curves.png"
 
 
 def claim_short_key(claim):
