@@ -119,6 +119,8 @@ def verdict_cell(entry):
 def detectable_cell(entry):
     if entry.verdict != "not detected":
         return "–"
+    if not entry.test.standard_error:
+        return "any difference (every seed equal on both sides)"
     value, unit = scaled(entry.detectable, entry.claim["metric"])
     return f"±{value.lstrip('+')} {unit}".rstrip()
 
