@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scheduling by cost vs contiguous blocks, on a batch-size sweep: wall time of one study.
 
-    python benchmarks/bench_scheduling.py        # about 4 minutes; run under the CPU lock
+    python benchmarks/bench_scheduling.py [--epochs 1] [--repeats 2]   # under the CPU lock
 
 The study: no norm, BatchNorm and LayerNorm at batch 4, 32 and 256, 2 seeds, 1 epoch, on
 real MNIST, 2 workers. Runs at batch 4 cost about ten times those at batch 256.
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 STUDY = """name: schedule_bench
 seeds: [0, 1]
-train: {epochs: 1, optimizer: adam}
+train: {epochs: EPOCHS, optimizer: adam}
 variants: [{name: no_norm}, {name: bn, model: {norm: batch}}, {name: ln, model: {norm: layer}}]
 sweep: {train.batch_size: [4, 32, 256]}
 """
@@ -36,13 +36,13 @@ def contiguous_blocks(runs, jobs):
     return [list(runs[start:start + size]) for start in range(0, len(runs), size)]
 
 
-def trial(kind, folder):
+def trial(kind, folder, epochs):
     from normexp import cli, runner
 
     if kind == "contiguous":
         runner.scheduled_chunks = contiguous_blocks
     config = Path(folder) / "schedule_bench.yaml"
-    config.write_text(STUDY)
+    config.write_text(STUDY.replace("EPOCHS", str(epochs)))
     return cli.main(["--config", str(config), "--out", str(Path(folder) / "out"), "--jobs", "2",
                      "--force", "--quiet"])
 
@@ -52,16 +52,17 @@ def main():
     parse.add_argument("--trial", choices=("contiguous", "scheduled"))
     parse.add_argument("--folder")
     parse.add_argument("--repeats", type=int, default=2)
+    parse.add_argument("--epochs", type=int, default=1)
     args = parse.parse_args()
     if args.trial:
-        sys.exit(trial(args.trial, args.folder))
+        sys.exit(trial(args.trial, args.folder, args.epochs))
     walls = {"contiguous": [], "scheduled": []}
     for _ in range(args.repeats):
         for kind in walls:
             with tempfile.TemporaryDirectory() as folder:
                 started = time.perf_counter()
-                subprocess.run([sys.executable, __file__, "--trial", kind, "--folder", folder],
-                               check=True)
+                subprocess.run([sys.executable, __file__, "--trial", kind, "--folder", folder,
+                                "--epochs", str(args.epochs)], check=True)
                 walls[kind].append(time.perf_counter() - started)
                 print(f"{kind:<10} {walls[kind][-1]:.1f} s", flush=True)
     a, b = statistics.median(walls["contiguous"]), statistics.median(walls["scheduled"])

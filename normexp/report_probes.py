@@ -21,16 +21,12 @@ BN_MODES = (("probe_val_accuracy_batch", "batch statistics", "v"),
 
 def panels_for(conditions):
     available = {key for condition in conditions for key in condition.probes}
-    panels = []
-    if "pre_activation" in available:
-        panels.append(plot_pre_activation)
-    if "probe_val_accuracy_batch" in available:
-        panels.append(plot_bn_modes)
-    if "gradient_norms" in available:
-        panels.append(plot_gradient_norms)
-    if "batch_dependence" in available:
-        panels.append(plot_batch_dependence)
-    return panels
+    # (panel, the history key a condition needs to appear in it)
+    return [(panel, key) for panel, key in ((plot_pre_activation, "pre_activation"),
+                                            (plot_bn_modes, "probe_val_accuracy_batch"),
+                                            (plot_gradient_norms, "gradient_norms"),
+                                            (plot_batch_dependence, "batch_dependence"))
+            if key in available]
 
 
 def probes_figure(conditions, colors):
@@ -38,11 +34,10 @@ def probes_figure(conditions, colors):
     panels = panels_for(conditions)
     if not panels:
         return None
-    figure, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5), squeeze=False)
-    for ax, panel in zip(axes.flat, panels):
-        panel([c for c in conditions if c.probes], colors, ax=ax)
-    figure.suptitle("Probes: means over seeds; where error bars are drawn, they are the 95% CI "
-                    "of the mean (t-interval)", fontsize=10)
+    figure, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.4), squeeze=False)
+    for ax, (panel, key) in zip(axes.flat, panels):
+        panel([c for c in conditions if c.probes.get(key)], colors, ax=ax)
+    figure.suptitle("Means over seeds; error bars: 95% CI of the mean", fontsize=10)
     figure.tight_layout()
     return figure
 
