@@ -14,13 +14,15 @@ import json
 import re
 import typing
 
-from normexp import datasets, model_size, schema
+from normexp import claims, datasets, model_size, schema
 from normexp.config_file import display_path, read_yaml, resolve_path
 from normexp.errors import ConfigError
-from normexp.settings import ReportConfig, RunSettings, check_report, settings_to_dict
+from normexp.settings import (ReportConfig, RunSettings, check_report, fingerprint_view,
+                              settings_to_dict)
 
 SECTIONS = ("data", "train", "model")
-LATER_FIELDS = (("model", "family", "mlp"), ("data", "train_examples", None))
+# Fields given as {name: ..., **arguments}, where a bare string is shorthand for the name.
+NAMED_MAPPINGS = (("train", "optimizer"), ("model", "kernel_initializer"))
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 NAME_RULE = ("must be 1-64 characters of letters, digits, '_', '.', '-', starting with a "
              "letter or digit, without '__'")
@@ -67,13 +69,8 @@ class RunSpec:
 
     def fingerprint(self):
         """Hash of what defines the result (the data folder's location does not)."""
-        defining = settings_to_dict(self.settings)
+        defining = fingerprint_view(settings_to_dict(self.settings))
         defining["data"].pop("dir")
-        # Fields added after runs were first stored count only when they differ from
-        # their default, so those stored runs keep their fingerprints.
-        for section, key, default in LATER_FIELDS:
-            if defining[section].get(key) == default:
-                defining[section].pop(key)
         defining["seed"] = self.seed
         return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -120,10 +117,19 @@ def load_study(config, overrides=None):
                  for variant, merged in variants for point in points
                  for settings in [validate_settings(apply_point(merged, point), path, "")]
                  for seed in header.seeds)
+    claims.check_claims(report.claims, [name for name, _ in variants], header.sweep, path,
+                        lambda variant: enabled_probes(runs, variant))
     conditions = tuple(dict.fromkeys(run.condition for run in runs))
     return Study(name, header.description, display_path(path), header.seeds,
                  tuple(variant for variant, _ in variants), conditions, runs, report,
                  header.jobs)
+
+
+def enabled_probes(runs, variant):
+    """Probes switched on in every run of ``variant``."""
+    names = ("pre_activation", "bn_statistics", "gradient_norms", "batch_dependence")
+    return {name for name in names if all(getattr(run.settings.train.probes, name)
+                                          for run in runs if run.variant == variant)}
 
 
 def apply_overrides(raw, overrides):
@@ -141,9 +147,10 @@ def apply_overrides(raw, overrides):
 def validate_settings(merged, path, prefix):
     """``RunSettings`` from merged section mappings, plus cross-field checks."""
     merged = copy.deepcopy(merged)
-    train = merged.get("train")
-    if isinstance(train, dict) and isinstance(train.get("optimizer"), str):
-        train["optimizer"] = {"name": train["optimizer"]}
+    for section, name in NAMED_MAPPINGS:
+        values = merged.get(section)
+        if isinstance(values, dict) and isinstance(values.get(name), str):
+            values[name] = {"name": values[name]}  # a bare name means its defaults
     settings = schema.build(RunSettings, merged, path, prefix)
     available = datasets.train_size(settings.data.dataset, settings.data.validation)
     if (settings.data.train_examples or 0) > available:
@@ -155,6 +162,11 @@ def validate_settings(merged, path, prefix):
         raise ConfigError(path, schema.join(prefix, "train.batch_size"),
                           f"must be <= the {available} training examples, got "
                           f"{settings.train.batch_size}")
+    block = settings.train.probes.pre_activation
+    if block and block > len(settings.model.hidden):
+        raise ConfigError(path, schema.join(prefix, "train.probes.pre_activation"),
+                          f"names hidden block {block}, but the model has "
+                          f"{len(settings.model.hidden)} (blocks are numbered from 1)")
     too_big = model_size.size_problem(settings.model, settings.train.batch_size)
     if too_big:
         raise ConfigError(path, schema.join(prefix, f"model.{settings.model.width_field()}"),
@@ -225,25 +237,43 @@ def expand_sweep(sweep, variants, path):
 
 
 def check_sweep_key(key, path):
-    section, _, field_name = str(key).partition(".")
+    """``section.field``, or ``section.field.argument`` for a mapping field
+    (``train.optimizer.learning_rate``, ``model.kernel_initializer.stddev``)."""
+    section, _, rest = str(key).partition(".")
+    field_name, _, argument = rest.partition(".")
     if section not in SECTIONS:
         raise ConfigError(path, f"sweep.{key}", "must be a dotted key starting with one of "
                           f"{', '.join(SECTIONS)} (e.g. train.batch_size)")
     section_type = {f.name: f.type for f in dataclasses.fields(RunSettings)}[section]
     # A union (the model families) accepts the fields of any member.
-    names = list(dict.fromkeys(f.name for member in typing.get_args(section_type) or
-                               (section_type,) for f in dataclasses.fields(member)))
-    if field_name not in names:
+    types = {f.name: f.type for member in typing.get_args(section_type) or (section_type,)
+             for f in dataclasses.fields(member)}
+    if field_name not in types:
         raise ConfigError(path, f"sweep.{key}",
-                          f"names no field: {schema.unknown_key_problem(field_name, names)}")
+                          f"names no field: {schema.unknown_key_problem(field_name, types)}")
+    if argument and types[field_name] is not dict:
+        raise ConfigError(path, f"sweep.{key}", f"{section}.{field_name} is not a mapping, so "
+                          "it has no sub-keys to sweep")
 
 
 def apply_point(merged, point):
     result = copy.deepcopy(merged)
     for key, value in point:
-        section, _, field_name = key.partition(".")
-        result.setdefault(section, {})[field_name] = copy.deepcopy(value)
+        section, _, rest = key.partition(".")
+        field_name, _, argument = rest.partition(".")
+        values = result.setdefault(section, {})
+        if not argument:
+            values[field_name] = copy.deepcopy(value)
+            continue
+        current = values.get(field_name, default_of(section, field_name))
+        current = dict(current) if isinstance(current, dict) else {"name": current}
+        current[argument] = copy.deepcopy(value)
+        values[field_name] = current
     return result
+
+
+def default_of(section, field_name):
+    return copy.deepcopy(settings_to_dict(RunSettings())[section][field_name])
 
 
 def select_runs(study, only):
@@ -261,5 +291,6 @@ def study_record(study):
             "seeds": list(study.seeds), "variants": list(study.variants),
             "conditions": list(study.conditions), "report": settings_to_dict(study.report),
             "runs": [{"condition": run.condition, "variant": run.variant, "seed": run.seed,
+                      "point": dict(run.point),
                       "fingerprint": run.fingerprint(), "epochs": run.settings.train.epochs}
                      for run in study.runs]}

@@ -10,11 +10,12 @@ import datetime
 import io
 import math
 
-from normexp import report_data, report_plots, report_tables, stats, store
+from normexp import (report_data, report_plots, report_probes, report_sweep, report_tables,
+                     stats, store)
 from normexp.errors import StoreError
 
 FIGURES = {"curves": "curves.png", "final": "final_val_accuracy.png",
-           "article": "article_figure.png"}
+           "article": "article_figure.png", "probes": "probes.png"}
 
 
 def build_report(out, study_name):
@@ -44,8 +45,15 @@ def write_figures(folder, conditions, with_data, study_record, settings):
     colors = report_plots.variant_colors(study_record["variants"])
     for name in FIGURES.values():  # stale figures from an older config must not linger
         (folder / name).unlink(missing_ok=True)
+    for stale in folder.glob("sweep_*.png"):
+        stale.unlink()
     if not with_data:
         return
+    for name, figure in report_sweep.sweep_figures(conditions, colors).items():
+        report_plots.save(figure, folder / name)
+    probes = report_probes.probes_figure(conditions, colors)
+    if probes is not None:
+        report_plots.save(probes, folder / FIGURES["probes"])
     report_plots.save(report_plots.curves_figure(with_data, colors), folder / FIGURES["curves"])
     figure, ax = report_plots.plt.subplots(figsize=(1.6 * len(conditions) + 3, 4.5))
     report_plots.plot_final_accuracy(with_data, colors, ax=ax)
@@ -58,24 +66,41 @@ def write_figures(folder, conditions, with_data, study_record, settings):
 
 
 def write_csvs(folder, conditions, summary):
+    """summary.csv and per_seed.csv; each sweep key is a column of its own."""
+    keys = report_sweep.sweep_keys(conditions)
+
+    def identity(condition):
+        return [condition.name, condition.variant,
+                *(point_cell(condition.point.get(key)) for key in keys)]
+
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["condition", "metric", "n", "mean", "ci95_half_width"])
+    writer.writerow(["condition", "variant", *keys, "metric", "n", "mean", "ci95_half_width"])
     for condition in conditions:
         for metric, values in condition.per_seed.items():
             usable = [value for value in values if not math.isnan(value)]
+            if not usable and metric in report_data.PROBE_SCALARS + ("bn_mode_gap",):
+                continue
             mean, half = stats.mean_interval(usable)
-            writer.writerow([condition.name, metric, len(usable), fmt(mean), fmt(half)])
+            writer.writerow([*identity(condition), metric, len(usable), fmt(mean), fmt(half)])
     store_text(folder / "summary.csv", buffer.getvalue())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    metrics = list(conditions[0].per_seed) if conditions else []
-    writer.writerow(["condition", "seed", *metrics])
+    metrics = [metric for metric in (conditions[0].per_seed if conditions else [])
+               if any(not math.isnan(value) for condition in conditions
+                      for value in condition.per_seed[metric])]
+    writer.writerow(["condition", "variant", *keys, "seed", *metrics])
     for condition in conditions:
         for index, seed in enumerate(condition.seeds):
-            writer.writerow([condition.name, seed,
+            writer.writerow([*identity(condition), seed,
                              *(fmt(condition.per_seed[metric][index]) for metric in metrics)])
     store_text(folder / "per_seed.csv", buffer.getvalue())
+
+
+def point_cell(value):
+    if value is None:
+        return ""
+    return "-".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def fmt(value):
@@ -105,7 +130,15 @@ def markdown_report(study_record, records, missing, broken, summary, differences
         lines += ["## The article's figure", "", f"![article figure]({FIGURES['article']})", ""]
     lines += reference_section(settings, references)
     if with_data:
-        lines += ["## Curves", "", f"![curves]({FIGURES['curves']})", ""]
+        lines += ["## Curves", "", "Mean over seeds; the shaded band is the 95% confidence "
+                  "interval of the mean (t-interval), not the spread of single runs.", "",
+                  f"![curves]({FIGURES['curves']})", ""]
+        lines += sweep_section(with_data)
+        if any(condition.probes for condition in with_data):
+            lines += ["## Probes", "", "Recorded at the end of every epoch on fixed examples "
+                      "(see `train.probes` in the README); their cost per epoch is the "
+                      "`probe_seconds` column of per_seed.csv.", "",
+                      f"![probes]({FIGURES['probes']})", ""]
     lines += ["## Summary", "",
             "Final-epoch values; accuracies in %, mean ± half-width of the 95% t-interval "
             f"over seeds. Epochs to target: median first epoch with validation accuracy ≥ "
@@ -114,11 +147,41 @@ def markdown_report(study_record, records, missing, broken, summary, differences
             report_tables.markdown(report_tables.SUMMARY_COLUMNS, summary), ""]
     lines += differences_section(settings, differences)
     lines += comparisons_section(comparisons)
+    lines += claims_section(study_record, records)
     if with_data:
         lines += [f"![final validation accuracy per seed]({FIGURES['final']})", ""]
     lines += ["Per-seed values: `per_seed.csv`; means and intervals: `summary.csv`; every run's "
             "config, history and metadata: `runs/<condition>/seed_<k>/`.", ""]
     return "\n".join(lines)
+
+
+def sweep_section(conditions):
+    keys = report_sweep.sweep_keys(conditions)
+    if not keys:
+        return []
+    lines = ["## Against the swept values", "",
+             "Final accuracy at each sweep point, one line per variant: mean over the seeds "
+             "that did not diverge, error bars = 95% CI of the mean; right panel: the "
+             "fraction of seeds that diverged there.", ""]
+    return lines + [f"![sweep of {key}]({report_sweep.figure_name(key)})" for key in keys] + [""]
+
+
+def claims_section(study_record, records):
+    """This study's claims, judged as one Holm family of their own (the claims page judges
+    all studies' claims together, so its intervals are wider)."""
+    if not study_record["report"].get("claims"):
+        return []
+    from normexp import claims, report_claims  # the page module builds on this one
+
+    conditions = report_data.collect(records, study_record,
+                                     study_record["report"]["target_accuracy"])
+    judged = claims.verdicts(claims.judge_study(study_record["report"]["claims"], conditions,
+                                                study_record["name"]))
+    return ["## Claims", "", "Judged on this study alone (Holm across its "
+            f"{len(judged)} claims); the page `CLAIMS.md` judges all studies' claims "
+            "together.", "", report_tables.markdown(
+                report_claims.COLUMNS[:5], [report_claims.row(entry, None)[:5]
+                                            for entry in judged]), ""]
 
 
 def reference_section(settings, references):

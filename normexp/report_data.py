@@ -11,7 +11,13 @@ import math
 
 import numpy as np
 
+from normexp import report_sweep
+
 CURVE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
+# Scalars the probes record each epoch (normexp/probes.py); absent unless switched on.
+PROBE_SCALARS = ("probe_val_accuracy_batch", "probe_val_accuracy_moving",
+                 "probe_val_accuracy_precise", "batch_dependence", "train_inference_difference",
+                 "probe_seconds", "inference_seconds_per_example")
 
 
 @dataclasses.dataclass
@@ -21,18 +27,37 @@ class Condition:
     seeds: list = dataclasses.field(default_factory=list)
     per_seed: dict = dataclasses.field(default_factory=dict)
     curves: dict = dataclasses.field(default_factory=dict)
+    probes: dict = dataclasses.field(default_factory=dict)     # history key → per-seed lists
     diverged: list = dataclasses.field(default_factory=list)   # [(seed, epoch)]
     parameters: dict | None = None
+    point: dict = dataclasses.field(default_factory=dict)      # sweep key → value
+
+    @property
+    def label(self):
+        """What people read (``bn · batch 2``); ``name`` stays the folder name."""
+        return report_sweep.label(self.variant, self.point)
 
 
 def collect(records, study_record, target_accuracy):
     by_condition = {name: [] for name in study_record["conditions"]}
     variant_of = {run["condition"]: run["variant"] for run in study_record["runs"]}
+    point_of = {run["condition"]: run.get("point") for run in study_record["runs"]}
     for record in records:
         by_condition.setdefault(record["meta"]["condition"], []).append(record)
-    return [summarize(name, variant_of.get(name, name), sorted(
-        group, key=lambda record: record["meta"]["seed"]), target_accuracy)
-        for name, group in by_condition.items()]
+        point_of[record["meta"]["condition"]] = record["config"].get("point") or {}
+    conditions = []
+    for name, group in by_condition.items():
+        condition = summarize(name, variant_of.get(name, name), sorted(
+            group, key=lambda record: record["meta"]["seed"]), target_accuracy)
+        condition.point = point_of.get(name) or point_from_name(name, condition.variant)
+        conditions.append(condition)
+    return conditions
+
+
+def point_from_name(name, variant):
+    """The sweep point of a condition without records or stored point (older stores)."""
+    pairs = [part.partition("=") for part in name[len(variant):].split("__") if part]
+    return {key: value for key, _, value in pairs}
 
 
 def summarize(name, variant, records, target_accuracy):
@@ -48,13 +73,17 @@ def summarize(name, variant, records, target_accuracy):
     condition.seeds = [record["meta"]["seed"] for record in usable]
     condition.per_seed = per_seed_values(usable, target_accuracy)
     condition.curves = curves(usable)
+    condition.probes = {key: [record["history"][key] for record in usable]
+                        for key in ("pre_activation", "gradient_norms", *PROBE_SCALARS)
+                        if usable and all(key in record["history"] for record in usable)}
     return condition
 
 
 def per_seed_values(records, target_accuracy):
     values = {key: [] for key in ("accuracy", "val_accuracy", "loss", "val_loss",
                                   "best_val_accuracy", "epoch1_val_accuracy",
-                                  "epochs_to_target", "seconds_per_epoch", "test_accuracy")}
+                                  "epochs_to_target", "seconds_per_epoch", "test_accuracy",
+                                  "bn_mode_gap", *PROBE_SCALARS)}
     for record in records:
         history, meta = record["history"], record["meta"]
         for key in CURVE_METRICS:
@@ -69,7 +98,18 @@ def per_seed_values(records, target_accuracy):
         values["seconds_per_epoch"].append(float(np.median(seconds)))
         test = meta.get("test") or {}
         values["test_accuracy"].append(test.get("accuracy", math.nan))
+        for key in PROBE_SCALARS:
+            values[key].append(final(history.get(key)))
+        if history.get("inference_seconds_per_example"):  # steady state, as seconds_per_epoch
+            series = history["inference_seconds_per_example"]
+            values["inference_seconds_per_example"][-1] = float(np.median(series[1:] or series))
+        values["bn_mode_gap"].append(abs(final(history.get("probe_val_accuracy_batch"))
+                                         - final(history.get("probe_val_accuracy_moving"))))
     return values
+
+
+def final(series):
+    return series[-1] if series and series[-1] is not None else math.nan
 
 
 def curves(records):

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy import stats as scipy_stats  # noqa: E402
 
 LINE_STYLES = ("-", "--", ":", "-.")
 TITLES = {"accuracy": "Training accuracy", "val_accuracy": "Validation accuracy",
@@ -30,8 +31,19 @@ def line_styles(conditions):
     return styles
 
 
+BAND = "shaded band: 95% CI of the mean over seeds (t-interval)"
+
+
+def mean_band(values):
+    """Per-epoch mean and the 95% t-interval of the mean over seeds (rows)."""
+    mean = values.mean(axis=0)
+    half = (scipy_stats.t.ppf(0.975, len(values) - 1) * values.std(axis=0, ddof=1)
+            / np.sqrt(len(values)))
+    return mean, mean - half, mean + half
+
+
 def plot_metric(conditions, metric, colors, ax=None):
-    """Mean over seeds per epoch, with a min–max band over seeds."""
+    """Mean over seeds per epoch, with the 95% CI of the mean as a band."""
     ax = ax or plt.gca()
     styles = line_styles(conditions)
     for condition in conditions:
@@ -41,10 +53,10 @@ def plot_metric(conditions, metric, colors, ax=None):
         epochs = np.arange(1, values.shape[1] + 1)
         color = colors[condition.variant]
         ax.plot(epochs, values.mean(axis=0), styles[condition.name], color=color, marker="o",
-                markersize=3, label=f"{condition.name} (n={len(values)})")
+                markersize=3, label=f"{condition.label} (n={len(values)})")
         if len(values) > 1:
-            ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=color,
-                            alpha=0.18, linewidth=0)
+            _, low, high = mean_band(values)
+            ax.fill_between(epochs, low, high, color=color, alpha=0.18, linewidth=0)
     ax.set_title(TITLES[metric])
     ax.set_xlabel("Epoch")
     ax.set_ylabel("Loss" if "loss" in metric else "Accuracy")
@@ -62,7 +74,7 @@ def curves_figure(conditions, colors):
     columns = max(1, min(len(labels), 120 // (max(map(len, labels), default=1) + 8), 5))
     rows = -(-len(labels) // columns)
     figure.legend(handles, labels, loc="lower center", ncol=columns, frameon=False)
-    figure.suptitle("Mean over seeds; shaded band: min–max over seeds")
+    figure.suptitle(f"Mean over seeds; {BAND}")
     figure.tight_layout(rect=(0, 0.015 + 0.035 * rows, 1, 0.97))
     return figure
 
@@ -78,8 +90,8 @@ def plot_article_panel(condition, title, ax=None):
         epochs = np.arange(1, values.shape[1] + 1)
         ax.plot(epochs, values.mean(axis=0), color=color, marker="o", label=label)
         if len(values) > 1:
-            ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=color,
-                            alpha=0.2, linewidth=0)
+            _, low, high = mean_band(values)
+            ax.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
     ax.set_title(title)
     ax.set_xlabel("Epochs")
     ax.set_ylabel("Accuracy")
@@ -99,7 +111,7 @@ def article_figure(conditions, panels):
     for ax in axes.flat:  # a shared y-range keeps the panels comparable by eye
         ax.set_ylim(low, high)
     n_seeds = max((len(by_name[p["variant"]].seeds) for p in panels), default=0)
-    figure.suptitle(f"Mean of {n_seeds} seeds; shaded band: min–max over seeds", fontsize=10)
+    figure.suptitle(f"Mean of {n_seeds} seeds; {BAND}", fontsize=10)
     figure.tight_layout()
     return figure
 
@@ -114,7 +126,7 @@ def plot_final_accuracy(conditions, colors, ax=None):
         ax.scatter(position + np.asarray(jitter[:len(values)]), values, color=color, zorder=3)
         if values:
             ax.hlines(np.mean(values), position - 0.25, position + 0.25, color=color, linewidth=2)
-    ax.set_xticks(range(len(conditions)), [condition.name for condition in conditions],
+    ax.set_xticks(range(len(conditions)), [condition.label for condition in conditions],
                   rotation=20, ha="right")
     ax.set_ylabel("Final validation accuracy")
     ax.set_title("Final validation accuracy per seed (bar: mean)")

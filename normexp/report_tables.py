@@ -49,7 +49,7 @@ def summary_rows(conditions):
     for condition in conditions:
         values = condition.per_seed
         params = condition.parameters or {}
-        rows.append((condition.name, f"{params.get('trainable', 0) + params.get('non_trainable', 0):,}"
+        rows.append((condition.label, f"{params.get('trainable', 0) + params.get('non_trainable', 0):,}"
                      if params else "–", seeds_cell(condition), percent(values["accuracy"]),
                      percent(values["val_accuracy"]), plain(values["loss"]),
                      plain(values["val_loss"]), percent(values["best_val_accuracy"]),
@@ -75,7 +75,7 @@ def difference_rows(conditions, baseline):
         base = by_name.get(baseline + condition.name[len(condition.variant):])
         if base is None or base is condition:
             continue
-        cells = [condition.name]
+        cells = [condition.label]
         for metric in ("val_accuracy", "best_val_accuracy"):
             difference, low, high = stats.difference_interval(
                 condition.per_seed[metric], base.per_seed[metric])
@@ -103,7 +103,7 @@ def comparison_rows(conditions, comparisons):
             other = by_name.get(comparison["against"] + point)
             if other is None:
                 continue
-            label = f"{condition.name} − {other.name}"
+            label = f"{condition.label} − {other.label}"
             for metric, title, factor in COMPARED_METRICS:
                 difference, low, high = stats.difference_interval(
                     condition.per_seed[metric], other.per_seed[metric])
@@ -151,7 +151,7 @@ def reference_rows(conditions, reference):
 
 def reference_row(condition, metric, epoch, value):
     curve = condition.curves.get(metric)
-    cells = (condition.name, metric, str(epoch), f"{100 * value:.2f}")
+    cells = (condition.label, metric, str(epoch), f"{100 * value:.2f}")
     if curve is None or curve.shape[1] < epoch:
         return cells + ("–", "–", "–", "no run")
     ours = curve[:, epoch - 1]
@@ -166,7 +166,9 @@ def reference_row(condition, metric, epoch, value):
 
 def markdown(columns, rows):
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    # A "|" inside a cell (e.g. "max |Δ output|") would end the cell: escape it.
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |"
+              for row in rows]
     return "\n".join(lines)
 
 

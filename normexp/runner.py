@@ -68,8 +68,9 @@ def dry_check(study, runs):
         # ValueError, InvalidArgumentError, AttributeError...); all mean "bad config" here.
         except Exception as error:
             message = " ".join(str(error).split())[:300]
-            raise ConfigError(study.source, f"variant {spec.condition} (model.norm_args "
-                              f"or train.optimizer)", f"Keras rejected it: {message}") from None
+            raise ConfigError(study.source, f"variant {spec.condition} (model.norm_args, "
+                              f"model.kernel_initializer or train.optimizer)",
+                              f"Keras rejected it: {message}") from None
 
 
 WORKER_MEMORY = 1.5e9  # bytes; a worker on the article MLP peaks near 1 GB

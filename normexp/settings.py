@@ -44,12 +44,27 @@ class DataConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ProbeConfig:
+    """What ``probes.Probes`` records each epoch (all off by default)."""
+
+    pre_activation: int | None = field(None, positive)   # hidden block, 1-based
+    percentiles: tuple[float, ...] = field((15.0, 50.0, 85.0), lambda values: None if values
+                                           and all(0 <= v <= 100 for v in values)
+                                           else "must be a non-empty list of numbers in [0, 100]")
+    bn_statistics: bool = field(False)
+    gradient_norms: bool = field(False)
+    batch_dependence: bool = field(False)
+    examples: int = field(2048, positive)    # fixed probe batch and validation subset
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     epochs: int = field(5, positive)
     batch_size: int = field(32, positive)
     optimizer: dict = field({"name": "adam", "learning_rate": 0.001}, optimizer_check)
     engine: str = field("fast", one_of("fast", "fit"))
     deterministic: bool = field(False)
+    probes: ProbeConfig = dataclasses.field(default_factory=ProbeConfig)
 
 
 # The MLP's model section (the default family); each family's class is in
@@ -81,12 +96,34 @@ class Comparison:
 
 
 @dataclasses.dataclass(frozen=True)
+class Claim:
+    """A claim checked on this study's runs: ``metric`` of ``variant`` at sweep point ``at``
+    minus ``against_metric`` of ``against`` at ``against_at`` is ``direction`` (each
+    ``against*`` defaults to its own side). ``equal`` needs a ``margin`` in the metric's
+    units. Checked in ``claims.check_claims``; verdicts come from ``claims.verdicts``."""
+
+    id: str = field("")
+    claim: str = field("")
+    variant: str = field("")
+    at: dict = field({})
+    metric: str = field("val_accuracy")
+    against: str | None = field(None)
+    against_at: dict | None = field(None)
+    against_metric: str | None = field(None)
+    direction: str = field("higher", one_of("higher", "lower", "equal"))
+    margin: float | None = field(None, lambda value: None if value is None or value > 0
+                                 else "must be > 0")
+    figure: str | None = field(None)
+
+
+@dataclasses.dataclass(frozen=True)
 class ReportConfig:
     baseline: str | None = field(None)
     target_accuracy: float = field(0.97, lambda value: None if 0 < value <= 1
                                    else "must be in (0, 1]")
     panels: tuple[Panel, ...] = field(())
     comparisons: tuple[Comparison, ...] = field(())
+    claims: tuple[Claim, ...] = field(())
     reference: dict = field({})
     reference_source: str = field("")
     tensorboard: bool = field(True)   # event files per run under <out>/<study>/tensorboard/
@@ -129,6 +166,25 @@ def check_reference(variant, metrics, names, path):
         if not valid:
             raise ConfigError(path, f"{field_path}.{metric}",
                               "must map epoch numbers (1, 2, ...) to numbers")
+
+
+# Fields added after runs were published. While at their default they are left out of a
+# run's fingerprint, so that stores written before the field existed stay valid.
+# Fields added after runs were first published count in a fingerprint only when they
+# differ from their default, so those stored runs keep their fingerprints.
+LATER_FIELDS = {"model": ("family", "dropout_position", "kernel_initializer"),
+                "train": ("probes",), "data": ("train_examples",)}
+
+
+def fingerprint_view(settings_dict):
+    """``settings_to_dict`` output without later-added fields that are at their default."""
+    defaults = settings_to_dict(RunSettings())
+    view = {section: dict(values) for section, values in settings_dict.items()}
+    for section, names in LATER_FIELDS.items():
+        for name in names:
+            if view[section].get(name) == defaults[section][name]:
+                view[section].pop(name, None)
+    return view
 
 
 def settings_to_dict(settings):

@@ -66,3 +66,86 @@ def verdict(low, high):
     if high < 0:
         return "lower"
     return "no clear difference"
+
+
+class Difference:
+    """A difference of means with its standard error and t degrees of freedom.
+
+    ``welch_difference`` (independent samples) and ``paired_difference`` (two metrics of
+    the same seeds) build it. With zero spread (e.g. every seed diverged on both sides)
+    the difference is known exactly: the interval is that point and p is 0 or 1.
+    """
+
+    def __init__(self, estimate, standard_error, freedom, sizes):
+        self.estimate, self.standard_error = estimate, standard_error
+        self.freedom, self.sizes = freedom, sizes
+        self.usable = min(sizes) >= 2
+
+    def critical(self, alpha):
+        return scipy_stats.t.ppf(1 - alpha / 2, self.freedom)
+
+    def interval(self, alpha):
+        """Two-sided ``1 - alpha`` t-interval."""
+        half = self.critical(alpha) * self.standard_error if self.standard_error else 0.0
+        return self.estimate - half, self.estimate + half
+
+    def one_sided_above(self, null):
+        """p of a difference this large or larger if the truth were ``null``."""
+        if self.standard_error == 0:
+            return 0.0 if self.estimate > null else 1.0
+        return float(scipy_stats.t.sf((self.estimate - null) / self.standard_error,
+                                      self.freedom))
+
+    def p_value(self, null):
+        """Two-sided p against a true difference of ``null``."""
+        if self.standard_error == 0:
+            return 0.0 if self.estimate != null else 1.0
+        return min(1.0, 2 * min(self.one_sided_above(null), 1 - self.one_sided_above(null)))
+
+    def p_equivalent(self, margin):
+        """Two one-sided tests: small when the difference lies within ``±margin``."""
+        above = 1 - self.one_sided_above(margin) if self.standard_error else float(
+            self.estimate >= margin)
+        return min(1.0, 2 * max(self.one_sided_above(-margin), above))
+
+    def p_outside(self, margin):
+        """Small when the difference lies beyond ``margin`` on the estimate's side."""
+        if self.estimate >= 0:
+            return min(1.0, 2 * self.one_sided_above(margin))
+        below = 1 - self.one_sided_above(-margin) if self.standard_error else float(
+            self.estimate >= -margin)
+        return min(1.0, 2 * below)
+
+    def detectable(self, alpha, power):
+        """Smallest true difference found with probability ``power`` by a two-sided test at
+        ``alpha``, given the observed spread: (t_{1-alpha/2} + t_{power}) · SE."""
+        if not self.standard_error:
+            return 0.0
+        return float((self.critical(alpha) + scipy_stats.t.ppf(power, self.freedom))
+                     * self.standard_error)
+
+
+def welch_difference(values, other):
+    """mean(values) − mean(other), independent samples, Welch–Satterthwaite freedom."""
+    a, b = np.asarray(values, dtype=float), np.asarray(other, dtype=float)
+    if a.size < 2 or b.size < 2:
+        estimate = float(a.mean() - b.mean()) if a.size and b.size else math.nan
+        return Difference(estimate, math.nan, math.nan, (a.size, b.size))
+    variance_a, variance_b = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    error = math.sqrt(variance_a + variance_b)
+    freedom = ((variance_a + variance_b) ** 2 / (variance_a ** 2 / (a.size - 1)
+               + variance_b ** 2 / (b.size - 1))) if error else a.size + b.size - 2
+    return Difference(float(a.mean() - b.mean()), error, freedom, (a.size, b.size))
+
+
+def paired_difference(values, other, seeds, other_seeds):
+    """mean(values − other) over the seeds both sides have (two metrics of the same runs)."""
+    by_seed = dict(zip(other_seeds, other))
+    pairs = [value - by_seed[seed] for seed, value in zip(seeds, values) if seed in by_seed]
+    differences = np.asarray(pairs, dtype=float)
+    if differences.size < 2:
+        estimate = float(differences.mean()) if differences.size else math.nan
+        return Difference(estimate, math.nan, math.nan, (differences.size,))
+    error = float(differences.std(ddof=1) / math.sqrt(differences.size))
+    return Difference(float(differences.mean()), error, differences.size - 1,
+                      (differences.size,))

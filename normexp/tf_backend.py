@@ -107,6 +107,26 @@ def try_one_step(model, optimizer, batch_size=2):
     model(images, training=False)
 
 
+def compile_function(function):
+    """A graph-compiled ``function``; Python arguments (modes, counts) are compile-time.
+
+    Not XLA: for the probes' few large-batch passes per epoch it ran no faster (0.28 vs
+    0.31 s per epoch for all probes), but took 4x longer to compile (13 s vs 3.3 s)."""
+    return tf.function(function)
+
+
+def gradient_norm_function(model, loss):
+    """Compiled ``(x, y, groups) -> [L2 norm of d loss / d variable]`` per trainable variable."""
+    variables = model.trainable_variables
+
+    def norms(x, y, groups):
+        with tf.GradientTape() as tape:
+            value = loss(x, y, groups)
+        return [tf.norm(gradient) for gradient in tape.gradient(value, variables)]
+
+    return tf.function(norms)
+
+
 def clear_compiled_cache():
     _compiled_cache.clear()
     _device_arrays.clear()

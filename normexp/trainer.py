@@ -19,7 +19,7 @@ import dataclasses
 import math
 import time
 
-from normexp import datasets, tf_backend  # tf_backend first: it imports TensorFlow quietly
+from normexp import datasets, probes, tf_backend  # tf_backend first: imports TF quietly
 from normexp.models import build_model, parameter_counts
 from normexp.optimizers import build_optimizer
 
@@ -89,6 +89,9 @@ class FastEngine:
             program, model, optimizer, train.batch_size, splits.x_train, splits.y_train)
         self.model, self.optimizer = self.compiled.model, self.compiled.optimizer
         self.evaluate = self.compiled.evaluate
+        # Probes compile once per architecture too, so they live beside the cached program.
+        cache = self.compiled.__dict__.setdefault("probes", {})
+        self.probes = probe_set(self.model, spec, splits, cache)
 
     def train(self, on_epoch):
         orders = epoch_orders(self.spec.seed, len(self.splits.x_train))
@@ -96,9 +99,14 @@ class FastEngine:
         for epoch in range(1, self.spec.settings.train.epochs + 1):
             started = time.perf_counter()
             loss, accuracy = self.compiled.train_epoch(next(orders))
+            evaluated = time.perf_counter()
             val_loss, val_accuracy = self.compiled.evaluate(self.splits.x_val, self.splits.y_val)
+            # Inference cost per example (inference mode, chunks of 10,000), for claim 5.
+            history.setdefault("inference_seconds_per_example", []).append(
+                (time.perf_counter() - evaluated) / len(self.splits.x_val))
             metrics = dict(zip(METRICS, (loss, accuracy, val_loss, val_accuracy)))
             record(history, epoch, metrics, time.perf_counter() - started, self.spec, on_epoch)
+            record_probes(history, self.probes)
             if not math.isfinite(loss):
                 return history, epoch
         return history, None
@@ -115,6 +123,7 @@ class FitEngine:
 
     def __init__(self, model, optimizer, spec, splits):
         self.model, self.optimizer, self.spec, self.splits = model, optimizer, spec, splits
+        self.probes = probe_set(model, spec, splits, {})
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
 
@@ -136,6 +145,7 @@ class FitEngine:
                            callbacks=[keras.callbacks.TerminateOnNaN(), recorder])
             if len(history["epoch"]) <= epoch:
                 return history, epoch + 1  # TerminateOnNaN stopped it mid-epoch
+            record_probes(history, self.probes)
             if not math.isfinite(history["loss"][-1]):
                 return history, epoch + 1
         return history, None
@@ -154,6 +164,26 @@ class EpochRecorder(keras.callbacks.Callback):
         metrics = {key: float(logs.get(key, float("nan"))) for key in METRICS}
         record(self.history_lists, epoch + 1, metrics, time.perf_counter() - self.started,
                self.spec, self.on_epoch)
+
+
+def probe_set(model, spec, splits, cache):
+    """The run's ``probes.Probes`` (None when none is on), cached per probe config."""
+    config = spec.settings.train.probes
+    if not probes.enabled(config):
+        return None
+    key = (repr(config), id(splits.x_val))
+    if key not in cache:
+        cache[key] = probes.Probes(model, config, spec.settings.train.batch_size, splits)
+    return cache[key]
+
+
+def record_probes(history, probe_set_):
+    """Probe values go into the history beside the metrics, one entry per epoch; their
+    time is ``probe_seconds``, not part of the epoch's ``seconds``."""
+    if probe_set_ is None:
+        return
+    for key, value in probe_set_.measure().items():
+        history.setdefault(key, []).append(value)
 
 
 def empty_history():

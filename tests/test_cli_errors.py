@@ -51,6 +51,15 @@ def test_keras_rejects_norm_args_before_training(tmp_path, capsys, tiny_data_dir
     assert not list((tmp_path / "o").glob("*/runs/*/*"))
 
 
+def test_keras_rejects_initializer_arguments_before_training(tmp_path, capsys, tiny_data_dir):
+    data = copy.deepcopy(TINY_STUDY)
+    data["sweep"] = {"model.kernel_initializer.stddev": [0.1]}  # glorot_uniform has no stddev
+    err = one_line_error(capsys, ["--config", write_config(tmp_path, data), "--out",
+                                  tmp_path / "o", "--data-dir", tiny_data_dir])
+    assert "kernel_initializer" in err and "stddev" in err
+    assert not list((tmp_path / "o").glob("*/runs/*/*"))
+
+
 @pytest.mark.parametrize("make_folder, words", [
     (lambda root: root / "missing", "does not exist"),
     (lambda root: root, "no mnist.npz or mnist IDX .gz files"),

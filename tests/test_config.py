@@ -42,6 +42,27 @@ def test_shipped_configs_resolve():
         assert load_study(name).runs
 
 
+def test_claim_configs_meet_the_issue_rules():
+    """Every claim study: >= 5 seeds, opens with its run command and runtime; the batch
+    sweep spans 2..256; the learning-rate sweep starts at 0.01 with plain SGD."""
+    from normexp.config_file import resolve_path
+
+    paths = sorted((resolve_path("bn_vs_ln").parent / "claims").glob("*.yaml"))
+    assert len(paths) >= 5
+    for path in paths:
+        study = load_study(path)
+        head = path.read_text().splitlines()[:4]
+        assert len(study.seeds) >= 5 and study.report.claims, path
+        assert any(line.startswith("# Run: python run.py --config configs/claims/") for line in head)
+        assert any(line.startswith("# Runtime:") for line in head), path
+    sizes = {run.settings.train.batch_size for run in load_study(paths[0].with_name(
+        "batch_size.yaml")).runs}
+    assert min(sizes) == 2 and max(sizes) >= 256
+    rates = {run.settings.train.optimizer["learning_rate"] for run in load_study(
+        paths[0].with_name("learning_rate.yaml")).runs}
+    assert min(rates) == 0.01 and max(rates) >= 100
+
+
 def test_variant_deep_merges_over_base(tmp_path):
     study = study_from(tmp_path, report={}, variants=[
         {"name": "fast_lr", "train": {"optimizer": {"learning_rate": 0.1}},
@@ -88,6 +109,44 @@ def test_fingerprint_tracks_what_defines_a_run(tmp_path):
     other_lr = study_from(tmp_path, train={"optimizer": {"name": "adam", "learning_rate": 0.5}}).runs[0]
     assert first.fingerprint() == again.fingerprint() == other_dir.fingerprint()
     assert first.fingerprint() != other_lr.fingerprint()
+
+
+def test_fields_added_later_keep_old_fingerprints_at_their_defaults(tmp_path):
+    """Stores published before family, train_examples, kernel_initializer, dropout_position
+    and probes existed stay valid:
+    the fingerprint of a default run is the hash of the old field set."""
+    import hashlib
+    import json
+
+    from normexp.settings import settings_to_dict
+
+    run = study_from(tmp_path).runs[0]
+    old = settings_to_dict(run.settings)
+    for name in ("kernel_initializer", "dropout_position", "family"):
+        old["model"].pop(name)
+    old["train"].pop("probes")
+    old["data"].pop("dir")
+    old["data"].pop("train_examples")
+    old["seed"] = run.seed
+    assert run.fingerprint() == hashlib.sha256(
+        json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]
+    explicit = study_from(tmp_path, model={"hidden": [16], "kernel_initializer": "glorot_uniform",
+                                           "dropout_position": "end"}).runs[0]
+    scaled = study_from(tmp_path, model={"hidden": [16], "kernel_initializer": {
+        "name": "random_normal", "stddev": 0.5}}).runs[0]
+    assert explicit.fingerprint() == run.fingerprint() != scaled.fingerprint()
+
+
+def test_sweep_of_a_mapping_argument_keeps_the_other_arguments(tmp_path):
+    study = study_from(tmp_path, train={"optimizer": "sgd"}, model={
+        "hidden": [16], "kernel_initializer": {"name": "random_normal", "mean": 0.0}},
+        sweep={"train.optimizer.learning_rate": [0.01, 1.0],
+               "model.kernel_initializer.stddev": [0.1]})
+    settings = [run.settings for run in study.runs if run.seed == 0 and run.variant == "no_norm"]
+    assert [s.train.optimizer for s in settings] == [
+        {"name": "sgd", "learning_rate": 0.01}, {"name": "sgd", "learning_rate": 1.0}]
+    assert settings[0].model.kernel_initializer == {"name": "random_normal", "mean": 0.0,
+                                                    "stddev": 0.1}
 
 
 @pytest.mark.parametrize("changes, field, words", [
@@ -155,6 +214,13 @@ def test_fingerprint_tracks_what_defines_a_run(tmp_path):
      "names no variant"),
     ({"name": "../escape"}, "name", "letters, digits"),
     ({"jobs": 0}, "jobs", "must be > 0"),
+    ({"model": {"kernel_initializer": "he_nromal"}}, "model.kernel_initializer",
+     "one of: glorot_uniform"),
+    ({"model": {"kernel_initializer": {"stddev": 0.1}}}, "model.kernel_initializer",
+     "needs a 'name'"),
+    ({"model": {"kernel_initializer": 3}}, "model.kernel_initializer", "must be a mapping"),
+    ({"model": {"dropout_position": "after"}}, "model.dropout_position", "end, before_norm"),
+    ({"sweep": {"train.epochs.x": [1]}}, "sweep.train.epochs.x", "is not a mapping"),
 ])
 def test_invalid_values_name_the_field(tmp_path, changes, field, words):
     error = config_error(tmp_path, with_changes(**changes))

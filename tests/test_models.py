@@ -72,3 +72,29 @@ def test_dropout_follows_each_hidden_block():
     model = build_model(ModelConfig(hidden=(32, 16, 8), dropout=0.2))
     assert layer_classes(model).count("Dropout") == 3
     assert layer_classes(model)[:3] == ["Flatten", "Dense", "Dropout"]
+
+
+def test_dropout_before_the_norm_sits_between_dense_and_norm():
+    end = build_model(ModelConfig(hidden=(32,), norm="batch", dropout=0.2))
+    before = build_model(ModelConfig(hidden=(32,), norm="batch", dropout=0.2,
+                                     dropout_position="before_norm"))
+    assert layer_classes(end)[1:4] == ["Dense", "BatchNormalization", "Dropout"]
+    assert layer_classes(before)[1:4] == ["Dense", "Dropout", "BatchNormalization"]
+    paper_order = build_model(ModelConfig(hidden=(32,), norm="layer", placement="before",
+                                          dropout=0.2, dropout_position="before_norm"))
+    assert layer_classes(paper_order)[1:5] == ["Dense", "Dropout", "LayerNormalization",
+                                               "Activation"]
+
+
+def test_kernel_initializer_and_its_arguments_reach_every_dense_layer():
+    import numpy as np
+
+    model = build_model(ModelConfig(hidden=(256,), kernel_initializer={
+        "name": "random_normal", "stddev": 2.0}))
+    for name in ("dense_1", "output"):
+        layer = model.get_layer(name)
+        assert layer.get_config()["kernel_initializer"]["config"]["stddev"] == 2.0
+        assert np.std(layer.kernel.numpy()) == pytest.approx(2.0, rel=0.05)
+    default = build_model(ModelConfig(hidden=(256,)))
+    limit = np.sqrt(6 / (784 + 256))  # glorot_uniform
+    assert np.abs(default.get_layer("dense_1").kernel.numpy()).max() <= limit

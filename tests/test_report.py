@@ -79,9 +79,39 @@ def test_sweep_conditions_are_compared_at_the_same_point(tmp_path):
             accuracies[(variant, seed)] = [0.9, 0.95 + shift + 0.001 * seed]
     _, folder = build(tmp_path, data, accuracies)
     report = (folder / "REPORT.md").read_text()
-    assert "| bn_after__train.batch_size=32 | +1.00 |" in report
-    assert "| bn_after__train.batch_size=64 | +1.00 |" in report
-    assert "| no_norm__train.batch_size=64 | +" not in report  # not compared across points
+    assert "| bn_after · batch 32 | +1.00 |" in report
+    assert "| bn_after · batch 64 | +1.00 |" in report
+    assert "| no_norm · batch 64 | +" not in report  # not compared across points
+    assert "__train" not in report.split("Per-seed values")[0]  # labels, not folder names
+
+
+def test_sweep_figure_csv_columns_and_diverged_fraction(tmp_path):
+    data = copy.deepcopy(TINY_STUDY)
+    data["seeds"] = [0, 1, 2]
+    data["sweep"] = {"train.batch_size": [8, 64]}
+    accuracies = {(variant, seed): [0.9, 0.95 + 0.01 * seed]
+                  for variant in ("no_norm", "bn_after") for seed in (0, 1, 2)}
+    accuracies[("bn_after", 2)] = "diverged"
+    _, folder = build(tmp_path, data, accuracies)
+    report = (folder / "REPORT.md").read_text()
+    assert (folder / "sweep_batch.png").is_file() and "](sweep_batch.png)" in report
+    assert "95% confidence interval of the mean" in report
+    rows = list(csv.DictReader((folder / "per_seed.csv").open()))
+    assert {(row["variant"], row["train.batch_size"]) for row in rows} == {
+        ("no_norm", "8"), ("no_norm", "64"), ("bn_after", "8"), ("bn_after", "64")}
+    study = load_study(write_config(tmp_path, data))
+    records, _, _ = store.load_expected(tmp_path / "out", study_record(study))
+    conditions = report_data.collect(records, study_record(study), 0.95)
+    from normexp import report_plots, report_sweep
+    figure = report_sweep.sweep_figure(conditions, report_plots.variant_colors(study.variants),
+                                       "train.batch_size")
+    accuracy_axis, _, diverged_axis = figure.axes
+    assert accuracy_axis.get_xscale() == "log"
+    fractions = {line.get_label(): list(line.get_ydata()) for line in diverged_axis.lines}
+    assert fractions == {"no_norm": [0.0, 0.0], "bn_after": [1 / 3, 1 / 3]}
+    bars = [container for container in accuracy_axis.containers]
+    means = sorted(list(bar.lines[0].get_ydata()) for bar in bars)
+    assert means[0] == pytest.approx([0.955, 0.955]) and means[1] == pytest.approx([0.96, 0.96])
 
 
 def test_study_without_a_baseline_has_no_differences_section(tmp_path):

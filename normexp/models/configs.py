@@ -27,6 +27,20 @@ def positive_items(values):
     return None if all(value > 0 for value in values) else "every entry must be > 0"
 
 
+# keras.initializers names (kept here so that loading a config never imports TensorFlow).
+INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+                "lecun_normal", "random_normal", "random_uniform", "truncated_normal",
+                "variance_scaling", "orthogonal", "constant", "zeros", "ones")
+DROPOUT_POSITIONS = ("end", "before_norm")
+
+
+def initializer_check(value):
+    name = value.get("name")
+    if name not in INITIALIZERS:
+        return f"needs a 'name', one of: {', '.join(INITIALIZERS)}"
+    return None
+
+
 def positive_or_each(value):
     values = value if isinstance(value, tuple) else (value,)
     return None if values and all(item > 0 for item in values) else "every entry must be > 0"
@@ -76,6 +90,8 @@ class MlpConfig(CommonModel):
 
     family: str = field("mlp")
     hidden: tuple[int, ...] = field((128, 64), positive_items)
+    dropout_position: str = field("end", one_of(*DROPOUT_POSITIONS))
+    kernel_initializer: dict = field({"name": "glorot_uniform"}, initializer_check)
 
     def normalized_widths(self):
         return self.hidden
@@ -94,6 +110,7 @@ class CnnConfig(CommonModel):
     """
 
     family: str = field("cnn")
+    dropout_position: str = field("end", one_of(*DROPOUT_POSITIONS))
     filters: tuple[int, ...] = field((8, 16), positive_items)
     kernel_size: int | tuple[int, ...] = field(3, positive_or_each)
     pooling: str | tuple[str, ...] = field("max", choices=lambda: list(POOLINGS))

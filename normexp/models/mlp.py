@@ -9,7 +9,9 @@ hidden block is
   (the BatchNorm paper's order). The Dense bias is dropped when the norm layer
   has its own shift (beta), since the norm's mean subtraction cancels it;
 
-each followed by ``Dropout(dropout)`` when ``dropout > 0``.
+each followed by ``Dropout(dropout)`` when ``dropout > 0`` (``dropout_position: end``), or
+with the dropout just before the norm layer (``dropout_position: before_norm``). Every Dense
+layer's kernel starts from ``kernel_initializer`` (``{name, **arguments}``).
 """
 
 from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly, before keras)
@@ -23,13 +25,21 @@ def build(model_config, input_shape=(28, 28), classes=10):
     layers = [keras.Input(shape=input_shape), keras.layers.Flatten(name="flatten")]
     for index, units in enumerate(model_config.hidden, start=1):
         layers.extend(hidden_block(model_config, units, index))
-    layers.append(keras.layers.Dense(classes, activation="softmax", name="output"))
+    layers.append(keras.layers.Dense(classes, activation="softmax", name="output",
+                                     kernel_initializer=initializer(model_config)))
     return keras.Sequential(layers, name=f"mlp_{model_config.norm}_{model_config.placement}")
+
+
+def initializer(model_config):
+    """A fresh Keras initializer per layer, from ``{"name": ..., **arguments}``."""
+    arguments = dict(model_config.kernel_initializer)
+    return type(keras.initializers.get(arguments.pop("name")))(**arguments)
 
 
 def hidden_block(model_config, units, index):
     def dense(activation, use_bias):
         return keras.layers.Dense(units, activation=activation, use_bias=use_bias,
+                                  kernel_initializer=initializer(model_config),
                                   name=f"dense_{index}")
 
     return normalized_block(model_config, dense, index, "dense")
@@ -52,5 +62,8 @@ def normalized_block(model_config, make_linear, index, kind):
         block = [make_linear(None, not norm.has_shift(model_config.norm_args)), norm_layer,
                  keras.layers.Activation(activation, name=f"activation_{index}")]
     if model_config.dropout > 0:
-        block.append(keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}"))
+        dropout = keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}")
+        at = (block.index(norm_layer) if norm_layer is not None
+              and model_config.dropout_position == "before_norm" else len(block))
+        block.insert(at, dropout)
     return block

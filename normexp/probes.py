@@ -1,0 +1,159 @@
+"""Probes: what happens inside the network, measured at the end of every epoch.
+
+Chosen in config (``train.probes``) and recorded per epoch into ``history.json``:
+
+* ``pre_activation: k`` — the 15th/50th/85th percentiles (``percentiles``) of the input to
+  hidden block k's activation, over all its units and a fixed probe batch (inference mode);
+  the quantity of Ioffe & Szegedy (2015), Fig. 1.
+* ``bn_statistics`` — validation accuracy on a fixed validation subset three ways:
+  normalizing with the statistics of each batch (of the training batch size), with the
+  moving averages (Keras inference), and with PreciseBN population statistics re-estimated
+  on a fixed training subset at the training batch size (Wu & Johnson, 2021).
+* ``gradient_norms`` — the L2 norm of each layer's loss gradient on the probe batch, with
+  batch-statistics normalization in groups of the training batch size, as in training.
+* ``batch_dependence`` — the largest change of any output probability of 256 fixed examples
+  when each is normalized alone (batch 1) instead of within the batch of 256, and between
+  training-mode (batch statistics) and inference-mode outputs at batch 256.
+
+Every probe is a forward pass of a few thousand examples without side effects: batch
+statistics are computed here, never through the layers' training mode, so the moving
+averages are untouched. Dropout is off in every probe. ``probe_seconds`` records the cost.
+"""
+
+import time
+
+import numpy as np
+
+from normexp import tf_backend  # first: it imports TensorFlow quietly
+
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
+
+def enabled(probe_config):
+    return bool(probe_config.pre_activation or probe_config.bn_statistics
+                or probe_config.gradient_norms or probe_config.batch_dependence)
+
+
+class Probes:
+    """The probes of one architecture; compiled once, reused by every run of it."""
+
+    def __init__(self, model, probe_config, batch_size, splits):
+        self.model, self.config, self.batch_size = model, probe_config, batch_size
+        count = max(batch_size, probe_config.examples // batch_size * batch_size)
+        order = np.random.default_rng(0).permutation(len(splits.x_train))[:count]
+        self.x_probe, self.y_probe = splits.x_train[order], splits.y_train[order]
+        self.x_val, self.y_val = splits.x_val[:count], splits.y_val[:count]
+        self.x_pair = splits.x_val[:256]  # batch_dependence: batch 1 vs batch 256
+        self.groups = count // batch_size
+        block = probe_config.pre_activation
+        names = {layer.name for layer in model.layers}
+        # With the norm before the activation, the activation is its own layer.
+        self.capture = (f"activation_{block}" if f"activation_{block}" in names
+                        else f"dense_{block}") if block else None
+        self._forward = tf_backend.compile_function(self.forward)
+        self._gradients = tf_backend.gradient_norm_function(self.model, self.training_loss)
+
+    def measure(self):
+        """``{history key: value}`` for this epoch."""
+        started = time.perf_counter()
+        values = {}
+        if self.config.pre_activation:
+            inputs = self._forward(self.x_probe, 1, "moving", self.capture, None)[1]
+            values["pre_activation"] = np.percentile(
+                np.asarray(inputs), self.config.percentiles).tolist()
+        if self.config.bn_statistics:
+            values.update(self.bn_accuracies())
+        if self.config.gradient_norms:
+            values["gradient_norms"] = self.gradient_norms()
+        if self.config.batch_dependence:
+            values.update(self.batch_dependence())
+        values["probe_seconds"] = time.perf_counter() - started
+        return values
+
+    def bn_accuracies(self):
+        population = self._forward(self.x_probe, self.groups, "batch", None, None)[2]
+        results = {}
+        for key, groups, mode, stats in (("batch", self.groups, "batch", None),
+                                         ("moving", 1, "moving", None),
+                                         ("precise", 1, "given", population)):
+            probabilities = self._forward(self.x_val, groups, mode, None, stats)[0]
+            results[f"probe_val_accuracy_{key}"] = float(np.mean(
+                np.argmax(np.asarray(probabilities), axis=-1) == self.y_val))
+        return results
+
+    def gradient_norms(self):
+        norms = self._gradients(self.x_probe, self.y_probe.astype(np.int32), self.groups)
+        by_layer = {}
+        for variable, norm in zip(self.model.trainable_variables, norms):
+            layer = variable.path.split("/")[-2]
+            by_layer[layer] = by_layer.get(layer, 0.0) + float(norm) ** 2
+        return {layer: total ** 0.5 for layer, total in by_layer.items()}
+
+    def batch_dependence(self):
+        alone = np.asarray(self._forward(self.x_pair, len(self.x_pair), "batch", None, None)[0])
+        together = np.asarray(self._forward(self.x_pair, 1, "batch", None, None)[0])
+        inference = np.asarray(self._forward(self.x_pair, 1, "moving", None, None)[0])
+        return {"batch_dependence": float(np.abs(alone - together).max()),
+                "train_inference_difference": float(np.abs(together - inference).max())}
+
+    def training_loss(self, x, y, groups):
+        probabilities = self.forward(x, groups, "batch", None, None)[0]
+        return ops.mean(keras.losses.sparse_categorical_crossentropy(y, probabilities))
+
+    def forward(self, x, groups, mode, capture, stats):
+        """Outputs of ``x`` split into ``groups`` batches; ``mode`` says what BatchNorm
+        normalizes with: "batch" (each group's statistics), "moving" (the moving averages)
+        or "given" (``stats``). Returns ``(probabilities, the input of the activation of
+        layer ``capture``, per-BN-layer population [mean, variance] over the groups)``."""
+        h = ops.reshape(ops.cast(x, "float32") / 255.0, (groups, -1, int(np.prod(x.shape[1:]))))
+        captured, population, index = ops.zeros((1,)), [], 0
+        for layer in self.model.layers:
+            if isinstance(layer, (keras.layers.Flatten, keras.layers.Dropout)):
+                continue
+            if isinstance(layer, keras.layers.BatchNormalization) and mode != "moving":
+                h, moments = batch_normalize(layer, h, stats[index] if mode == "given" else None)
+                population.append(moments)
+                index += 1
+                continue
+            if layer.name == capture:
+                h, captured = split_activation(layer, h)
+                continue
+            h = per_example(layer, h)
+        return ops.reshape(h, (-1, h.shape[-1])), ops.reshape(captured, (-1,)), population
+
+
+def per_example(layer, h):
+    """Apply ``layer`` to the flattened groups (every layer but BatchNorm is per example)."""
+    shape = ops.shape(h)
+    out = layer(ops.reshape(h, (-1, h.shape[-1])), training=False)
+    return ops.reshape(out, (shape[0], shape[1], out.shape[-1]))
+
+
+def split_activation(layer, h):
+    """``(output, input of the activation)`` for a Dense with its activation, or for an
+    Activation layer."""
+    if isinstance(layer, keras.layers.Activation):
+        return layer(h), h
+    pre = ops.matmul(h, layer.kernel)
+    if layer.bias is not None:
+        pre = pre + layer.bias
+    return layer.activation(pre), pre
+
+
+def batch_normalize(layer, h, given):
+    """BatchNorm of each group with its own statistics (or ``given`` ones); also returns the
+    population mean and variance over groups (mean of group means; mean of group second
+    moments minus the squared mean), PreciseBN's estimate."""
+    if given is None:
+        mean = ops.mean(h, axis=1, keepdims=True)
+        variance = ops.var(h, axis=1, keepdims=True)
+    else:
+        mean, variance = given
+    population_mean = ops.mean(mean, axis=0, keepdims=True)
+    second = ops.mean(variance + ops.square(mean), axis=0, keepdims=True)
+    out = (h - mean) / ops.sqrt(variance + layer.epsilon)
+    if layer.scale:
+        out = out * layer.gamma
+    if layer.center:
+        out = out + layer.beta
+    return out, [population_mean, second - ops.square(population_mean)]

@@ -1,0 +1,162 @@
+"""Sweeps in the report: readable condition labels and the final-metric-vs-swept-value figure.
+
+A condition is a variant at one sweep point. Folder names stay ``bn__train.batch_size=2``
+(the store layout); people read ``bn · batch 2``. The sweep figure puts the swept value
+on the x-axis, one line per variant (its colour everywhere), the mean over seeds with a
+95% t-interval as error bars, and the fraction of seeds that diverged at each point.
+"""
+
+import math
+
+from normexp import stats
+from normexp.report_plots import plt
+
+SHORT_KEYS = {"train.batch_size": "batch", "train.optimizer.learning_rate": "lr",
+              "train.epochs": "epochs", "model.dropout": "dropout",
+              "model.kernel_initializer.stddev": "init std", "model.hidden": "hidden"}
+# Keys whose values span orders of magnitude: a log axis shows them evenly.
+LOG_KEYS = ("train.batch_size", "train.optimizer.learning_rate", "model.kernel_initializer.stddev")
+SWEEP_METRICS = (("val_accuracy", "Final validation accuracy"),
+                 ("accuracy", "Final training accuracy"))
+
+
+def short_key(key):
+    return SHORT_KEYS.get(key, key.rsplit(".", 1)[-1])
+
+
+def label(variant, point):
+    """``bn · batch 2 · lr 0.1`` for a variant at a sweep point (a dict key → value)."""
+    parts = [variant] + [f"{short_key(key)} {format_point_value(value)}"
+                         for key, value in point.items()]
+    return " · ".join(parts)
+
+
+def format_point_value(value):
+    if isinstance(value, (list, tuple)):
+        return "-".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def sweep_keys(conditions):
+    keys = {}
+    for condition in conditions:
+        keys.update(dict.fromkeys(condition.point))
+    return list(keys)
+
+
+def is_numeric(values):
+    return all(isinstance(value, (int, float)) and not isinstance(value, bool)
+               for value in values)
+
+
+def sweep_figure(conditions, colors, key):
+    """Final metrics and diverged fraction against the swept ``key``, one line per variant."""
+    figure, axes = plt.subplots(1, len(SWEEP_METRICS) + 1, figsize=(15, 4.6))
+    for ax, (metric, title) in zip(axes, SWEEP_METRICS):
+        plot_sweep_metric(conditions, colors, key, metric, ax=ax)
+        ax.set_title(title)
+    plot_diverged_fraction(conditions, colors, key, ax=axes[-1])
+    handles, labels = axes[-1].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), frameon=False)
+    figure.suptitle(f"Against {key}: mean over non-diverged seeds; error bars: 95% CI of "
+                    "the mean (t-interval)", fontsize=10)
+    figure.tight_layout(rect=(0, 0.08, 1, 0.95))
+    return figure
+
+
+def lines(conditions, key):
+    """``{(variant, rest of point): [(x, condition), ...]}`` sorted by x."""
+    grouped = {}
+    for condition in conditions:
+        if key not in condition.point:
+            continue
+        rest = tuple((name, str(value)) for name, value in condition.point.items() if name != key)
+        grouped.setdefault((condition.variant, rest), []).append((condition.point[key], condition))
+    return {group: sorted(members, key=lambda item: sort_value(item[0]))
+            for group, members in grouped.items()}
+
+
+def sort_value(value):
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
+
+
+def line_label(variant, rest):
+    return label(variant, dict(rest))
+
+
+def plot_sweep_metric(conditions, colors, key, metric, ax=None):
+    ax = ax or plt.gca()
+    for (variant, rest), members in lines(conditions, key).items():
+        xs, means, halves = [], [], []
+        for value, condition in members:
+            mean, half = stats.mean_interval(condition.per_seed.get(metric) or [])
+            if not math.isnan(mean):
+                xs.append(value)
+                means.append(mean)
+                halves.append(0.0 if math.isnan(half) else half)
+        if xs:
+            ax.errorbar(positions(xs, conditions, key), means, yerr=halves, color=colors[variant], marker="o",
+                        capsize=3, label=line_label(variant, rest))
+    style_axis(ax, conditions, key)
+    ax.set_ylabel("Accuracy")
+    return ax
+
+
+def plot_diverged_fraction(conditions, colors, key, ax=None):
+    ax = ax or plt.gca()
+    for (variant, rest), members in lines(conditions, key).items():
+        xs = [value for value, _ in members]
+        fractions = [diverged_fraction(condition) for _, condition in members]
+        ax.plot(positions(xs, conditions, key), fractions, color=colors[variant], marker="s",
+                label=line_label(variant, rest))
+    style_axis(ax, conditions, key)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title("Fraction of seeds diverged (NaN/inf loss)")
+    ax.set_ylabel("Diverged fraction")
+    return ax
+
+
+def diverged_fraction(condition):
+    total = len(condition.seeds) + len(condition.diverged)
+    return len(condition.diverged) / total if total else math.nan
+
+
+def axis_values(conditions, key):
+    values = {str(c.point[key]): c.point[key] for c in conditions if key in c.point}
+    return sorted(values.values(), key=sort_value)
+
+
+def positions(xs, conditions, key):
+    """x positions: the values themselves, or (lists, names) their index among all values."""
+    values = axis_values(conditions, key)
+    if is_numeric(values):
+        return xs
+    index = {str(value): position for position, value in enumerate(values)}
+    return [index[str(x)] for x in xs]
+
+
+def style_axis(ax, conditions, key):
+    values = axis_values(conditions, key)
+    if is_numeric(values):
+        positive = all(value > 0 for value in values)
+        if positive and (key in LOG_KEYS or max(values) / min(values) >= 100):
+            ax.set_xscale("log")
+        ax.set_xticks(values, [format_point_value(value) for value in values])
+        ax.minorticks_off()
+    else:
+        ax.set_xticks(range(len(values)), [format_point_value(value) for value in values])
+    ax.set_xlabel(f"{short_key(key)} ({key})")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def sweep_figures(conditions, colors):
+    """``{file name: figure}``, one figure per sweep key (none without a sweep)."""
+    return {figure_name(key): sweep_figure(conditions, colors, key)
+            for key in sweep_keys(conditions)}
+
+
+def figure_name(key):
+    return f"sweep_{short_key(key).replace(' ', '_')}.png"
