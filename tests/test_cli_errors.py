@@ -151,4 +151,4 @@ def test_control_characters_in_a_key_keep_the_error_on_one_line(tmp_path, capsys
     path = tmp_path / "bad.yaml"
     path.write_text("variants: [{name: a}]\n? \"hid\\nden\\t\"\n: 3\n")  # found by the fuzzer
     err = one_line_error(capsys, ["--config", path])
-    assert "hid\\nden\\t: unknown key" in err
+    assert "'hid\\nden\\t': unknown key" in err
