@@ -69,12 +69,14 @@ def finish(process, timeout=240):
 
 
 def records(out):
-    """``{condition/seed: (history without seconds, meta, config)}`` of every stored run."""
+    """``{condition/seed: (history without wall times, meta, config)}`` of every stored run."""
     found = {}
     for meta_path in sorted(out.glob("*/runs/*/seed_*/meta.json")):
         folder = meta_path.parent
         history = json.loads((folder / "history.json").read_text())
-        history.pop("seconds")
+        for timing in [key for key in history if key == "seconds" or key.endswith("_seconds")
+                       or "_seconds_" in key]:
+            history.pop(timing)  # wall times differ from run to run
         found[f"{folder.parent.name}/{folder.name}"] = (
             history, json.loads(meta_path.read_text()),
             json.loads((folder / "config.json").read_text()))
