@@ -54,10 +54,7 @@ class BatchNormalization(keras.layers.Layer):
 
     def build(self, input_shape):
         shape = (input_shape[-1],)
-        self.gamma = self.add_weight(shape=shape, initializer="ones", name="gamma",
-                                     trainable=True) if self.scale else None
-        self.beta = self.add_weight(shape=shape, initializer="zeros", name="beta",
-                                    trainable=True) if self.center else None
+        self.gamma, self.beta = scale_and_shift(self, shape)
         self.moving_mean = self.add_weight(shape=shape, initializer="zeros",
                                            name="moving_mean", trainable=False)
         self.moving_variance = self.add_weight(shape=shape, initializer="ones",
@@ -78,6 +75,15 @@ class BatchNormalization(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale}
+
+
+def scale_and_shift(layer, shape):
+    """``(gamma, beta)`` weights of ``layer``, each None when switched off (``scale``/``center``)."""
+    gamma = layer.add_weight(shape=shape, initializer="ones", name="gamma",
+                             trainable=True) if layer.scale else None
+    beta = layer.add_weight(shape=shape, initializer="zeros", name="beta",
+                            trainable=True) if layer.center else None
+    return gamma, beta
 
 
 class LayerNormalization(keras.layers.Layer):
@@ -105,10 +111,7 @@ class LayerNormalization(keras.layers.Layer):
 
     def build(self, input_shape):
         shape = (input_shape[-1],)
-        self.gamma = self.add_weight(shape=shape, initializer="ones", name="gamma",
-                                     trainable=True) if self.scale else None
-        self.beta = self.add_weight(shape=shape, initializer="zeros", name="beta",
-                                    trainable=True) if self.center else None
+        self.gamma, self.beta = scale_and_shift(self, shape)
 
     def call(self, inputs):
         mean = ops.mean(inputs, axis=self.axis, keepdims=True)
