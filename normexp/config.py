@@ -162,6 +162,11 @@ def validate_settings(merged, path, prefix):
         raise ConfigError(path, schema.join(prefix, "train.batch_size"),
                           f"must be <= the {available} training examples, got "
                           f"{settings.train.batch_size}")
+    if settings.train.probes.enabled() and settings.model.family != "mlp":
+        raise ConfigError(path, schema.join(prefix, "train.probes"),
+                          f"probes read the layers of an MLP; family "
+                          f"{settings.model.family!r} has none of them (use family: mlp or "
+                          f"turn the probes off)")
     block = settings.train.probes.pre_activation
     if block and block > len(settings.model.hidden):
         raise ConfigError(path, schema.join(prefix, "train.probes.pre_activation"),

@@ -29,11 +29,6 @@ from normexp import tf_backend  # first: it imports TensorFlow quietly
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
-def enabled(probe_config):
-    return bool(probe_config.pre_activation or probe_config.bn_statistics
-                or probe_config.gradient_norms or probe_config.batch_dependence)
-
-
 class Probes:
     """The probes of one architecture; compiled once, reused by every run of it."""
 

@@ -56,6 +56,10 @@ class ProbeConfig:
     batch_dependence: bool = field(False)
     examples: int = field(2048, positive)    # fixed probe batch and validation subset
 
+    def enabled(self):
+        return bool(self.pre_activation or self.bn_statistics or self.gradient_norms
+                    or self.batch_dependence)
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:

@@ -108,18 +108,20 @@ def as_float(value):
     return float("nan") if value is None else float(value)  # the store writes NaN as null
 
 
-SHOWN_FIELDS = {"train.batch_size", "train.epochs", "model.norm", "model.placement",
-                "model.hidden"}  # always among the hparams, under their short names
+SHOWN_FIELDS = {"train.batch_size", "train.epochs", "model.family", "model.norm",
+                "model.placement", "model.hidden", "model.filters",
+                "model.units"}  # always among the hparams, under their short names
 
 
 def hparams(spec):
     """What the HParams table and Parallel Coordinates show for one run."""
-    settings = spec.settings
+    settings, model = spec.settings, spec.settings.model
     optimizer = dict(settings.train.optimizer)
-    values = {"variant": spec.variant, "norm": settings.model.norm,
-              "placement": settings.model.placement, "batch_size": settings.train.batch_size,
+    widths = model.width_field()  # hidden (MLP), filters (CNN) or units (RNN)
+    values = {"variant": spec.variant, "family": model.family, "norm": model.norm,
+              "placement": model.placement, "batch_size": settings.train.batch_size,
               "optimizer": str(optimizer.get("name")), "epochs": settings.train.epochs,
-              "hidden": "-".join(map(str, settings.model.hidden)), "seed": spec.seed}
+              widths: "-".join(map(str, getattr(model, widths))), "seed": spec.seed}
     rate = optimizer.get("learning_rate")
     if isinstance(rate, (int, float)) and not isinstance(rate, bool):
         values["learning_rate"] = float(rate)

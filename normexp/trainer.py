@@ -169,7 +169,7 @@ class EpochRecorder(keras.callbacks.Callback):
 def probe_set(model, spec, splits, cache):
     """The run's ``probes.Probes`` (None when none is on), cached per probe config."""
     config = spec.settings.train.probes
-    if not probes.enabled(config):
+    if not config.enabled():
         return None
     key = (repr(config), id(splits.x_val))
     if key not in cache:

@@ -109,3 +109,13 @@ def test_cli_reports_a_family_field_on_an_mlp_in_one_line(tmp_path, capsys):
     assert code == 2 and "\n" not in err and "Traceback" not in err
     assert err.startswith(f"normexp: error: {path}: model.filters: does not apply")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("family", ["cnn", "rnn"])
+def test_probes_on_a_non_mlp_family_are_one_line(tmp_path, family):
+    data = with_model({"family": family})
+    data["train"]["probes"] = {"bn_statistics": True}
+    with pytest.raises(ConfigError) as error:
+        load_study(write_config(tmp_path, data))
+    assert error.value.field == "train.probes"
+    assert f"family '{family}' has none of them" in str(error.value)

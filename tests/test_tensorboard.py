@@ -133,6 +133,21 @@ def test_sweep_point_is_an_hparam(tmp_path):
     assert values["model.dropout"] == 0.25 and values["variant"] == "bn_after"
 
 
+@pytest.mark.parametrize("model, widths", [
+    ({"hidden": [16, 8]}, ("hidden", "16-8")),
+    ({"family": "cnn", "filters": [4, 8]}, ("filters", "4-8")),
+    ({"family": "rnn", "units": [12]}, ("units", "12"))])
+def test_every_family_has_its_widths_among_the_hparams(tmp_path, model, widths):
+    study = copy.deepcopy(TINY_STUDY)
+    study["model"] = model
+    study["variants"] = [{"name": "only"}]
+    study["report"] = {}
+    spec = load_study(write_config(tmp_path, study)).runs[0]
+    values = tensorboard_log.hparams(spec)
+    assert values[widths[0]] == widths[1]
+    assert values["family"] == model.get("family", "mlp")
+
+
 def test_switch_must_be_a_boolean(tmp_path, capsys):
     study = copy.deepcopy(TINY_STUDY)
     study["report"]["tensorboard"] = "yes"
