@@ -3,7 +3,8 @@
 A claim compares two samples of per-seed final values, ``variant`` (at sweep point ``at``,
 on ``metric``) minus ``against`` (at ``against_at``, on ``against_metric``). The same
 condition on both sides compares two metrics of the same runs, paired by seed; otherwise the
-samples are independent (Welch). ``verdicts`` judges every claim of a page together, with
+samples are independent (Welch). A claim with ``minus`` subtracts a second comparison of
+the same metric (four independent samples, a difference of differences). ``verdicts`` judges every claim of a page together, with
 Holm's step-down correction, and gives each "not detected" its minimal detectable effect.
 """
 
@@ -74,6 +75,33 @@ def check_claims(claims, variants, sweep, path, probes_of=None):
                               "largest difference that still counts as equal, in the "
                               "metric's units)")
         check_probes(claim, probes_of, path, field)
+        if claim.minus is not None:
+            check_minus(claim, variants, sweep, path, f"{field}.minus")
+
+
+MINUS_KEYS = ("variant", "against", "at", "against_at")
+
+
+def check_minus(claim, variants, sweep, path, field):
+    """The subtracted comparison: its keys, variants and sweep points."""
+    if claim.against_metric is not None:
+        raise ConfigError(path, field, "compares conditions, so it cannot be combined with "
+                          "against_metric (two metrics of the same runs)")
+    for key in claim.minus:
+        if key not in MINUS_KEYS:
+            raise ConfigError(path, f"{field}.{key}", unknown_key_problem(key, MINUS_KEYS))
+    for key in ("variant", "against"):
+        name = claim.minus.get(key)
+        if (name is None and key == "variant") or (name is not None and name not in variants):
+            raise ConfigError(path, f"{field}.{key}", f"must name a variant; variants: "
+                              f"{', '.join(variants)}; got {name!r}")
+    for key in ("at", "against_at"):
+        point = claim.minus.get(key)
+        if not isinstance(point, (dict, type(None))):
+            raise ConfigError(path, f"{field}.{key}", f"must be a mapping of sweep keys to "
+                              f"values, got {point!r}")
+        if point is not None or (key == "at" and sweep):
+            check_point(point or {}, sweep, path, f"{field}.{key}")
 
 
 def check_point(point, sweep, path, field):
@@ -111,6 +139,14 @@ def sides(claim):
     return mine, theirs
 
 
+def minus_sides(claim):
+    """The subtracted comparison's two ``(variant, point, metric)``, defaults filled in."""
+    minus = claim["minus"]
+    metric = claim["metric"]
+    mine = (minus["variant"], minus.get("at") or {}, metric)
+    return mine, (minus.get("against") or mine[0], minus.get("against_at") or mine[1], metric)
+
+
 def values_of(condition, metric):
     """Per-seed values; ``diverged`` counts every seed, other metrics only usable ones."""
     if metric == "diverged":
@@ -135,6 +171,8 @@ class Judged:
     study: str
     left: object          # Condition or None
     right: object
+    minus_left: object = None    # the subtracted comparison's conditions, when it has one
+    minus_right: object = None
     test: stats.Difference | None = None
     verdict: str = "no data"
     level: float = math.nan
@@ -151,7 +189,14 @@ def judge_study(claims, conditions, study):
         (variant, point, metric), (other, other_point, other_metric) = sides(claim)
         left, right = find(conditions, variant, point), find(conditions, other, other_point)
         entry = Judged(claim, study, left, right)
-        if left is not None and right is not None:
+        if claim.get("minus"):
+            entry.minus_left, entry.minus_right = (
+                find(conditions, name, at) for name, at, _ in minus_sides(claim))
+            sides_ = (left, right, entry.minus_left, entry.minus_right)
+            if all(condition is not None for condition in sides_):
+                entry.test = stats.contrast([values_of(condition, metric) for condition in
+                                             sides_], (1, -1, -1, 1))
+        elif left is not None and right is not None:
             a, b = values_of(left, metric), values_of(right, other_metric)
             entry.test = (stats.paired_difference(a, b, left.seeds, right.seeds)
                           if left is right else stats.welch_difference(a, b))

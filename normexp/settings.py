@@ -104,7 +104,10 @@ class Claim:
     """A claim checked on this study's runs: ``metric`` of ``variant`` at sweep point ``at``
     minus ``against_metric`` of ``against`` at ``against_at`` is ``direction`` (each
     ``against*`` defaults to its own side). ``equal`` needs a ``margin`` in the metric's
-    units. Checked in ``claims.check_claims``; verdicts come from ``claims.verdicts``."""
+    units. ``minus`` (keys ``variant``, ``against``, ``at``, ``against_at``) subtracts a
+    second such comparison on the same metric: a difference of differences, e.g. "BN's gain
+    is larger in the deeper network". Checked in ``claims.check_claims``; verdicts come
+    from ``claims.verdicts``."""
 
     id: str = field("")
     claim: str = field("")
@@ -114,6 +117,7 @@ class Claim:
     against: str | None = field(None)
     against_at: dict | None = field(None)
     against_metric: str | None = field(None)
+    minus: dict | None = field(None)
     direction: str = field("higher", one_of("higher", "lower", "equal"))
     margin: float | None = field(None, lambda value: None if value is None or value > 0
                                  else "must be > 0")

@@ -127,15 +127,28 @@ class Difference:
 
 def welch_difference(values, other):
     """mean(values) − mean(other), independent samples, Welch–Satterthwaite freedom."""
-    a, b = np.asarray(values, dtype=float), np.asarray(other, dtype=float)
-    if a.size < 2 or b.size < 2:
-        estimate = float(a.mean() - b.mean()) if a.size and b.size else math.nan
-        return Difference(estimate, math.nan, math.nan, (a.size, b.size))
-    variance_a, variance_b = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    error = math.sqrt(variance_a + variance_b)
-    freedom = ((variance_a + variance_b) ** 2 / (variance_a ** 2 / (a.size - 1)
-               + variance_b ** 2 / (b.size - 1))) if error else a.size + b.size - 2
-    return Difference(float(a.mean() - b.mean()), error, freedom, (a.size, b.size))
+    return contrast((values, other), (1, -1))
+
+
+def contrast(samples, weights):
+    """Σ weight · mean(sample) over independent samples: its standard error is
+    sqrt(Σ weight² · s²/n) and its freedom Welch–Satterthwaite's, (Σ v)² / Σ v²/(n − 1)
+    with v = weight² · s²/n. Two samples with weights (1, −1) are Welch's difference;
+    four with (1, −1, −1, 1) a difference of differences (an interaction)."""
+    arrays = [np.asarray(sample, dtype=float) for sample in samples]
+    sizes = tuple(array.size for array in arrays)
+    if min(sizes) < 2:
+        estimate = (float(sum(weight * array.mean() for weight, array in zip(weights, arrays)))
+                    if min(sizes) else math.nan)
+        return Difference(estimate, math.nan, math.nan, sizes)
+    parts = [weight ** 2 * array.var(ddof=1) / array.size
+             for weight, array in zip(weights, arrays)]
+    error = math.sqrt(sum(parts))
+    freedom = (sum(parts) ** 2 / sum(part ** 2 / (array.size - 1)
+                                     for part, array in zip(parts, arrays))
+               if error else sum(sizes) - len(sizes))
+    estimate = float(sum(weight * array.mean() for weight, array in zip(weights, arrays)))
+    return Difference(estimate, error, freedom, sizes)
 
 
 def paired_difference(values, other, seeds, other_seeds):

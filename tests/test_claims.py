@@ -39,6 +39,13 @@ def claim(**fields):
     ({"direction": "equal"}, "report.claims[0].margin", "needs a margin"),
     ({"direction": "better"}, "report.claims[0].direction", "higher, lower, equal"),
     ({"id": ""}, "report.claims[0].id", "distinct id"),
+    ({"minus": {"variant": "bn"}}, "report.claims[0].minus.variant", "must name a variant"),
+    ({"minus": {"varient": "bn_after"}}, "report.claims[0].minus.varient",
+     "did you mean 'variant'"),
+    ({"minus": {"variant": "bn_after"}}, "report.claims[0].minus.at", "every sweep key"),
+    ({"minus": {"variant": "bn_after", "at": {"train.batch_size": 8},
+                "against_at": {"train.batch_size": 9}}},
+     "report.claims[0].minus.against_at.train.batch_size", "not a swept value"),
 ])
 def test_bad_claims_name_the_field(tmp_path, fields, field, words):
     with pytest.raises(ConfigError) as error:
@@ -116,6 +123,34 @@ def test_verdicts_holm_levels_and_the_page(tmp_path):
     assert "**not detected** (claim: lower) | ±" in text
     assert "[tiny](tiny/REPORT.md)" in text and "[sweep_batch.png](tiny/sweep_batch.png)" in text
     assert "old" not in readme.read_text() and "| 4 |" in readme.read_text()
+
+
+def test_contrast_is_welch_for_two_samples_and_sums_four_for_an_interaction():
+    a, b, c, d = [0.91, 0.93, 0.92], [0.97, 0.96, 0.975, 0.965], [0.5, 0.6, 0.7], [0.8, 0.8, 0.9]
+    two = stats.contrast((a, b), (1, -1))
+    assert two.p_value(0.0) == pytest.approx(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
+    four = stats.contrast((a, b, c, d), (1, -1, -1, 1))
+    variances = [np.var(x, ddof=1) / len(x) for x in (a, b, c, d)]
+    assert four.estimate == pytest.approx(np.mean(a) - np.mean(b) - np.mean(c) + np.mean(d))
+    assert four.standard_error == pytest.approx(np.sqrt(sum(variances)))
+    assert four.freedom == pytest.approx(sum(variances) ** 2 / sum(
+        v ** 2 / (len(x) - 1) for v, x in zip(variances, (a, b, c, d))))
+
+
+def test_a_difference_of_differences_is_judged_and_shown(tmp_path):
+    noise = [0.0, 0.004, -0.004, 0.002, -0.002]
+    values = {("no_norm", 8): [0.90 + n for n in noise], ("no_norm", 64): [0.95 + n for n in noise],
+              ("bn_after", 8): [0.96 + n for n in reversed(noise)],
+              ("bn_after", 64): [0.96 + n for n in reversed(noise)]}
+    gain_at_8 = claim(id="1", direction="higher", minus={
+        "variant": "bn_after", "against": "no_norm", "at": {"train.batch_size": 64}})
+    out = stored_study(tmp_path, [gain_at_8], values)
+    [entry] = report_claims.judge_folders([out])
+    assert entry.test.estimate == pytest.approx((0.96 - 0.90) - (0.96 - 0.95))
+    assert entry.test.sizes == (5, 5, 5, 5) and entry.verdict == "supported"
+    assert report_claims.measurement(entry).startswith(
+        "(bn_after · batch 8 − no_norm · batch 8) − (bn_after · batch 64 − no_norm · batch 64)"
+        ", final validation accuracy: **+5.00 pp**")
 
 
 def test_missing_folder_is_one_line(tmp_path, capsys):
