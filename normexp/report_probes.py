@@ -66,13 +66,17 @@ def plot_pre_activation(conditions, colors, ax=None):
     return ax
 
 
+def final_values(condition, key):
+    """Each seed's last recorded value of probe ``key`` (seeds without one left out)."""
+    return [seed[-1] for seed in condition.probes.get(key, []) if seed[-1] is not None]
+
+
 def plot_bn_modes(conditions, colors, ax=None):
     """Final validation accuracy with batch statistics, moving averages and PreciseBN."""
     ax = ax or plt.gca()
     for position, condition in enumerate(conditions):
         for offset, (key, name, marker) in zip((-0.2, 0.0, 0.2), BN_MODES):
-            finals = [seed[-1] for seed in condition.probes.get(key, []) if seed[-1] is not None]
-            mean, half = stats.mean_interval(finals)
+            mean, half = stats.mean_interval(final_values(condition, key))
             if not math.isnan(mean):
                 ax.errorbar(position + offset, mean, yerr=0 if math.isnan(half) else half,
                             marker=marker, color=colors[condition.variant], capsize=3,
@@ -115,7 +119,7 @@ def plot_batch_dependence(conditions, colors, ax=None):
     for position, condition in enumerate(conditions):
         for offset, key, hatch in ((-0.18, "batch_dependence", ""),
                                    (0.18, "train_inference_difference", "//")):
-            finals = [seed[-1] for seed in condition.probes.get(key, []) if seed[-1] is not None]
+            finals = final_values(condition, key)
             if finals:
                 ax.bar(position + offset, np.mean(finals), width=0.34, hatch=hatch,
                        color=colors[condition.variant], edgecolor="black")

@@ -60,6 +60,16 @@ def summary_rows(conditions):
     return rows
 
 
+def partner_finder(conditions):
+    """``partner(variant, condition)``: the condition of ``variant`` at ``condition``'s sweep
+    point, or None."""
+    def key(variant, point):
+        return variant, tuple(sorted((name, str(value)) for name, value in point.items()))
+
+    by_key = {key(condition.variant, condition.point): condition for condition in conditions}
+    return lambda variant, condition: by_key.get(key(variant, condition.point))
+
+
 DIFFERENCE_COLUMNS = ("condition", "Δ final val acc (pp)", "95% CI (pp)", "verdict",
                       "Δ best val acc (pp)", "95% CI (pp)")
 
@@ -68,11 +78,10 @@ def difference_rows(conditions, baseline):
     """Each condition against the baseline variant at the same sweep point."""
     if baseline is None:
         return []
-    by_name = {condition.name: condition for condition in conditions}
+    partner = partner_finder(conditions)
     rows = []
     for condition in conditions:
-        # A condition's name is its variant plus its sweep point, e.g. "bn__train.batch_size=32".
-        base = by_name.get(baseline + condition.name[len(condition.variant):])
+        base = partner(baseline, condition)
         if base is None or base is condition:
             continue
         cells = [condition.label]
@@ -93,14 +102,13 @@ COMPARED_METRICS = (("accuracy", "train acc (pp)", 100), ("val_accuracy", "val a
 
 def comparison_rows(conditions, comparisons):
     """``variant − against`` at each sweep point, on every final metric, Welch 95% CI."""
-    by_name = {condition.name: condition for condition in conditions}
+    partner = partner_finder(conditions)
     rows = []
     for comparison in comparisons:
         for condition in conditions:
             if condition.variant != comparison["variant"]:
                 continue
-            point = condition.name[len(condition.variant):]
-            other = by_name.get(comparison["against"] + point)
+            other = partner(comparison["against"], condition)
             if other is None:
                 continue
             label = f"{condition.label} − {other.label}"
