@@ -45,19 +45,15 @@ class Probes:
         # With the norm before the activation, the activation is its own layer.
         self.capture = (f"activation_{block}" if f"activation_{block}" in names
                         else f"dense_{block}") if block else None
-        self._forward = tf_backend.compile_function(self.forward)
+        self._passes = tf_backend.compile_function(self.passes)
         self._gradients = tf_backend.gradient_norm_function(self.model, self.training_loss)
 
     def measure(self):
         """``{history key: value}`` for this epoch."""
         started = time.perf_counter()
         values = {}
-        if self.config.pre_activation:
-            inputs = self._forward(self.x_probe, 1, "moving", self.capture, None)[1]
-            values["pre_activation"] = np.percentile(
-                np.asarray(inputs), self.config.percentiles).tolist()
-        if self.config.bn_statistics:
-            values.update(self.bn_accuracies())
+        if self.config.pre_activation or self.config.bn_statistics:
+            values.update(self.bn_accuracies_and_percentiles())
         if self.config.gradient_norms:
             values["gradient_norms"] = self.gradient_norms()
         if self.config.batch_dependence:
@@ -65,15 +61,24 @@ class Probes:
         values["probe_seconds"] = time.perf_counter() - started
         return values
 
-    def bn_accuracies(self):
-        population = self._forward(self.x_probe, self.groups, "batch", None, None)[2]
+    def bn_accuracies_and_percentiles(self):
+        """Two passes: the probe batch (pre-activation percentiles, PreciseBN's population
+        statistics), then the validation subset in all three BatchNorm modes."""
         results = {}
-        for key, groups, mode, stats in (("batch", self.groups, "batch", None),
-                                         ("moving", 1, "moving", None),
-                                         ("precise", 1, "given", population)):
-            probabilities = self._forward(self.x_val, groups, mode, None, stats)[0]
+        branches = ((1, "moving"),) * bool(self.config.pre_activation) + (
+            (self.groups, "batch"),) * bool(self.config.bn_statistics)
+        outputs = self._passes(self.x_probe, branches, self.capture, None)
+        if self.config.pre_activation:
+            results["pre_activation"] = np.percentile(
+                np.asarray(outputs[0][1]), self.config.percentiles).tolist()
+        if not self.config.bn_statistics:
+            return results
+        population = outputs[-1][2]
+        modes = ((self.groups, "batch"), (1, "moving"), (1, "given"))
+        for key, output in zip(("batch", "moving", "precise"),
+                               self._passes(self.x_val, modes, None, population)):
             results[f"probe_val_accuracy_{key}"] = float(np.mean(
-                np.argmax(np.asarray(probabilities), axis=-1) == self.y_val))
+                np.argmax(np.asarray(output[0]), axis=-1) == self.y_val))
         return results
 
     def gradient_norms(self):
@@ -85,35 +90,46 @@ class Probes:
         return {layer: total ** 0.5 for layer, total in by_layer.items()}
 
     def batch_dependence(self):
-        alone = np.asarray(self._forward(self.x_pair, len(self.x_pair), "batch", None, None)[0])
-        together = np.asarray(self._forward(self.x_pair, 1, "batch", None, None)[0])
-        inference = np.asarray(self._forward(self.x_pair, 1, "moving", None, None)[0])
+        modes = ((len(self.x_pair), "batch"), (1, "batch"), (1, "moving"))
+        alone, together, inference = (np.asarray(output[0]) for output in
+                                      self._passes(self.x_pair, modes, None, None))
         return {"batch_dependence": float(np.abs(alone - together).max()),
                 "train_inference_difference": float(np.abs(together - inference).max())}
 
     def training_loss(self, x, y, groups):
-        probabilities = self.forward(x, groups, "batch", None, None)[0]
+        probabilities = self.passes(x, ((groups, "batch"),), None, None)[0][0]
         return ops.mean(keras.losses.sparse_categorical_crossentropy(y, probabilities))
 
-    def forward(self, x, groups, mode, capture, stats):
-        """Outputs of ``x`` split into ``groups`` batches; ``mode`` says what BatchNorm
-        normalizes with: "batch" (each group's statistics), "moving" (the moving averages)
-        or "given" (``stats``). Returns ``(probabilities, the input of the activation of
-        layer ``capture``, per-BN-layer population [mean, variance] over the groups)``."""
-        h = ops.reshape(ops.cast(x, "float32") / 255.0, (groups, -1, int(np.prod(x.shape[1:]))))
+    def passes(self, x, branches, capture, stats):
+        """One ``(probabilities, the input of the activation of layer ``capture``, per-BN-layer
+        population [mean, variance] over the groups)`` per ``(groups, mode)`` branch: ``x``
+        split into ``groups`` batches, BatchNorm normalizing with "batch" (each group's
+        statistics), "moving" (the moving averages) or "given" (``stats``). The layers
+        before the first BatchNorm (or the captured layer) act per example, the same in
+        every branch, so they run once: they hold most of the arithmetic."""
+        layers = [layer for layer in self.model.layers
+                  if not isinstance(layer, (keras.layers.Flatten, keras.layers.Dropout))]
+        shared = next((index for index, layer in enumerate(layers) if layer.name == capture
+                       or isinstance(layer, keras.layers.BatchNormalization)), len(layers))
+        h = ops.reshape(ops.cast(x, "float32") / 255.0, (-1, int(np.prod(x.shape[1:]))))
+        for layer in layers[:shared]:
+            h = layer(h, training=False)
+        return [self.branch(h, layers[shared:], groups, mode, capture, stats)
+                for groups, mode in branches]
+
+    @staticmethod
+    def branch(h, layers, groups, mode, capture, stats):
+        h = ops.reshape(h, (groups, -1, h.shape[-1]))
         captured, population, index = ops.zeros((1,)), [], 0
-        for layer in self.model.layers:
-            if isinstance(layer, (keras.layers.Flatten, keras.layers.Dropout)):
-                continue
+        for layer in layers:
             if isinstance(layer, keras.layers.BatchNormalization) and mode != "moving":
                 h, moments = batch_normalize(layer, h, stats[index] if mode == "given" else None)
                 population.append(moments)
                 index += 1
-                continue
-            if layer.name == capture:
+            elif layer.name == capture:
                 h, captured = split_activation(layer, h)
-                continue
-            h = per_example(layer, h)
+            else:
+                h = per_example(layer, h)
         return ops.reshape(h, (-1, h.shape[-1])), ops.reshape(captured, (-1,)), population
 
 
