@@ -73,9 +73,13 @@ def curves_figure(conditions, colors):
     # Long sweep labels need fewer columns to fit the figure's width.
     columns = max(1, min(len(labels), 120 // (max(map(len, labels), default=1) + 8), 5))
     rows = -(-len(labels) // columns)
+    # The legend gets its own strip below the panels, as tall as its rows need.
+    legend_inches = 0.15 + 0.3 * rows
+    height = 8.5 + legend_inches
+    figure.set_size_inches(12, height)
     figure.legend(handles, labels, loc="lower center", ncol=columns, frameon=False)
     figure.suptitle(f"Mean over seeds; {BAND}")
-    figure.tight_layout(rect=(0, 0.015 + 0.035 * rows, 1, 0.97))
+    figure.tight_layout(rect=(0, legend_inches / height, 1, 1 - 0.26 / height))
     return figure
 
 

@@ -2,8 +2,9 @@
 
 A condition is a variant at one sweep point. Folder names stay ``bn__train.batch_size=2``
 (the store layout); people read ``bn · batch 2``. The sweep figure puts the swept value
-on the x-axis, one line per variant (its colour everywhere), the mean over seeds with a
-95% t-interval as error bars, and the fraction of seeds that diverged at each point.
+on the x-axis, one line per variant (its colour everywhere; a line style per value of the
+other sweep keys), the mean over seeds with a 95% t-interval as error bars, and, when any
+seed diverged, the fraction of seeds that diverged at each point.
 """
 
 import math
@@ -52,18 +53,40 @@ def is_numeric(values):
 
 
 def sweep_figure(conditions, colors, key):
-    """Final metrics and diverged fraction against the swept ``key``, one line per variant."""
-    figure, axes = plt.subplots(1, len(SWEEP_METRICS) + 1, figsize=(15, 4.6))
+    """Final metrics against the swept ``key``, one line per variant and other sweep point,
+    plus the fraction of seeds that diverged when any did."""
+    diverged = any(condition.diverged for condition in conditions)
+    panels = len(SWEEP_METRICS) + diverged
+    figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 4.6), squeeze=False)
+    axes = axes[0]
     for ax, (metric, title) in zip(axes, SWEEP_METRICS):
         plot_sweep_metric(conditions, colors, key, metric, ax=ax)
         ax.set_title(title)
-    plot_diverged_fraction(conditions, colors, key, ax=axes[-1])
-    handles, labels = axes[-1].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), frameon=False)
+    if diverged:
+        plot_diverged_fraction(conditions, colors, key, ax=axes[-1])
+    handles, labels = axes[0].get_legend_handles_labels()
+    columns = max(1, min(len(labels), (25 * panels) // (max(map(len, labels), default=1) + 6),
+                         6))
+    rows = -(-len(labels) // columns)
+    legend_inches = 0.15 + 0.3 * rows  # the legend's own strip below the panels
+    height = 4.6 + legend_inches
+    figure.set_size_inches(5 * panels, height)
+    figure.legend(handles, labels, loc="lower center", ncol=columns, frameon=False)
     figure.suptitle(f"Against {key}: mean over non-diverged seeds; error bars: 95% CI of "
-                    "the mean (t-interval)", fontsize=10)
-    figure.tight_layout(rect=(0, 0.08, 1, 0.95))
+                    f"the mean (t-interval){'' if diverged else '; no seed diverged'}",
+                    fontsize=10)
+    figure.tight_layout(rect=(0, legend_inches / height, 1, 1 - 0.3 / height))
     return figure
+
+
+LINE_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
+
+
+def line_styles(conditions, key):
+    """``{rest of point: (line style, marker)}``: a variant's lines at different other sweep
+    values share its colour and differ in style."""
+    rests = dict.fromkeys(rest for _, rest in lines(conditions, key))
+    return {rest: LINE_STYLES[index % len(LINE_STYLES)] for index, rest in enumerate(rests)}
 
 
 def lines(conditions, key):
@@ -72,7 +95,8 @@ def lines(conditions, key):
     for condition in conditions:
         if key not in condition.point:
             continue
-        rest = tuple((name, str(value)) for name, value in condition.point.items() if name != key)
+        rest = tuple((name, format_point_value(value)) for name, value in condition.point.items()
+                     if name != key)
         grouped.setdefault((condition.variant, rest), []).append((condition.point[key], condition))
     return {group: sorted(members, key=lambda item: sort_value(item[0]))
             for group, members in grouped.items()}
@@ -88,6 +112,7 @@ def line_label(variant, rest):
 
 def plot_sweep_metric(conditions, colors, key, metric, ax=None):
     ax = ax or plt.gca()
+    styles = line_styles(conditions, key)
     for (variant, rest), members in lines(conditions, key).items():
         xs, means, halves = [], [], []
         for value, condition in members:
@@ -97,8 +122,9 @@ def plot_sweep_metric(conditions, colors, key, metric, ax=None):
                 means.append(mean)
                 halves.append(0.0 if math.isnan(half) else half)
         if xs:
-            ax.errorbar(positions(xs, conditions, key), means, yerr=halves, color=colors[variant], marker="o",
-                        capsize=3, label=line_label(variant, rest))
+            line, marker = styles[rest]
+            ax.errorbar(positions(xs, conditions, key), means, yerr=halves, color=colors[variant],
+                        linestyle=line, marker=marker, capsize=3, label=line_label(variant, rest))
     style_axis(ax, conditions, key)
     ax.set_ylabel("Accuracy")
     return ax
@@ -106,11 +132,13 @@ def plot_sweep_metric(conditions, colors, key, metric, ax=None):
 
 def plot_diverged_fraction(conditions, colors, key, ax=None):
     ax = ax or plt.gca()
+    styles = line_styles(conditions, key)
     for (variant, rest), members in lines(conditions, key).items():
         xs = [value for value, _ in members]
         fractions = [diverged_fraction(condition) for _, condition in members]
-        ax.plot(positions(xs, conditions, key), fractions, color=colors[variant], marker="s",
-                label=line_label(variant, rest))
+        line, marker = styles[rest]
+        ax.plot(positions(xs, conditions, key), fractions, color=colors[variant],
+                linestyle=line, marker=marker, label=line_label(variant, rest))
     style_axis(ax, conditions, key)
     ax.set_ylim(-0.05, 1.05)
     ax.set_title("Fraction of seeds diverged (NaN/inf loss)")

@@ -98,3 +98,14 @@ def test_kernel_initializer_and_its_arguments_reach_every_dense_layer():
     default = build_model(ModelConfig(hidden=(256,)))
     limit = np.sqrt(6 / (784 + 256))  # glorot_uniform
     assert np.abs(default.get_layer("dense_1").kernel.numpy()).max() <= limit
+
+
+@pytest.mark.parametrize("config, xla", [
+    (ModelConfig(), True),
+    (ModelConfig(norm="batch", placement="before"), True),
+    (ModelConfig(dropout=0.2), False),       # XLA's mask RNG is ~70x slower on a CPU
+])
+def test_the_fast_engine_leaves_xla_for_dropout_on_a_cpu(config, xla):
+    from normexp import tf_backend
+
+    assert tf_backend.use_xla(build_model(config)) is xla

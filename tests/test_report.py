@@ -114,6 +114,27 @@ def test_sweep_figure_csv_columns_and_diverged_fraction(tmp_path):
     assert means[0] == pytest.approx([0.955, 0.955]) and means[1] == pytest.approx([0.96, 0.96])
 
 
+def test_sweep_figure_styles_other_points_and_drops_an_empty_diverged_panel(tmp_path):
+    data = copy.deepcopy(TINY_STUDY)
+    data["sweep"] = {"train.batch_size": [8, 64], "model.dropout": [0.0, 0.5]}
+    study = load_study(write_config(tmp_path, data))
+    out = tmp_path / "out"
+    store.prepare(out, study.name)
+    store.write_study(out, study_record(study))
+    for spec in study.runs:
+        store.save_run(out, spec, fake_result([0.5, 0.9 + 0.01 * spec.seed]), {})
+    records, _, _ = store.load_expected(out, study_record(study))
+    conditions = report_data.collect(records, study_record(study), 0.95)
+    from normexp import report_plots, report_sweep
+    figure = report_sweep.sweep_figure(conditions, report_plots.variant_colors(study.variants),
+                                       "train.batch_size")
+    assert len(figure.axes) == 2 and "no seed diverged" in figure._suptitle.get_text()
+    styles = {container.get_label(): container.lines[0].get_linestyle()
+              for container in figure.axes[0].containers}
+    assert styles["no_norm · dropout 0"] == styles["bn_after · dropout 0"] == "-"
+    assert styles["no_norm · dropout 0.5"] == styles["bn_after · dropout 0.5"] == "--"
+
+
 def test_study_without_a_baseline_has_no_differences_section(tmp_path):
     data = copy.deepcopy(TINY_STUDY)
     data["report"] = {}
