@@ -74,7 +74,7 @@ def curves_figure(conditions, colors):
     columns = max(1, min(len(labels), 120 // (max(map(len, labels), default=1) + 8), 5))
     rows = -(-len(labels) // columns)
     # The legend gets its own strip below the panels, as tall as its rows need.
-    legend_inches = 0.15 + 0.3 * rows
+    legend_inches = 0.2 + 0.24 * rows
     height = 8.5 + legend_inches
     figure.set_size_inches(12, height)
     figure.legend(handles, labels, loc="lower center", ncol=columns, frameon=False)

@@ -14,7 +14,8 @@ from normexp.report_plots import plt
 
 SHORT_KEYS = {"train.batch_size": "batch", "train.optimizer.learning_rate": "lr",
               "train.epochs": "epochs", "model.dropout": "dropout",
-              "model.kernel_initializer.stddev": "init std", "model.hidden": "hidden"}
+              "model.kernel_initializer.stddev": "init std", "model.hidden": "hidden",
+              "data.dataset": ""}  # a dataset's name says what it is: "bn · mnist"
 # Keys whose values span orders of magnitude: a log axis shows them evenly.
 LOG_KEYS = ("train.batch_size", "train.optimizer.learning_rate", "model.kernel_initializer.stddev")
 SWEEP_METRICS = (("val_accuracy", "Final validation accuracy"),
@@ -27,7 +28,7 @@ def short_key(key):
 
 def label(variant, point):
     """``bn · batch 2 · lr 0.1`` for a variant at a sweep point (a dict key → value)."""
-    parts = [variant] + [f"{short_key(key)} {format_point_value(value)}"
+    parts = [variant] + [f"{short_key(key)} {format_point_value(value)}".strip()
                          for key, value in point.items()]
     return " · ".join(parts)
 
@@ -65,10 +66,11 @@ def sweep_figure(conditions, colors, key):
     if diverged:
         plot_diverged_fraction(conditions, colors, key, ax=axes[-1])
     handles, labels = axes[0].get_legend_handles_labels()
-    columns = max(1, min(len(labels), (25 * panels) // (max(map(len, labels), default=1) + 6),
+    # About 10 characters of legend text per inch of width.
+    columns = max(1, min(len(labels), (50 * panels) // (max(map(len, labels), default=1) + 8),
                          6))
     rows = -(-len(labels) // columns)
-    legend_inches = 0.15 + 0.3 * rows  # the legend's own strip below the panels
+    legend_inches = 0.2 + 0.24 * rows  # the legend's own strip below the panels
     height = 4.6 + legend_inches
     figure.set_size_inches(5 * panels, height)
     figure.legend(handles, labels, loc="lower center", ncol=columns, frameon=False)
@@ -175,7 +177,7 @@ def style_axis(ax, conditions, key):
         ax.minorticks_off()
     else:
         ax.set_xticks(range(len(values)), [format_point_value(value) for value in values])
-    ax.set_xlabel(f"{short_key(key)} ({key})")
+    ax.set_xlabel(f"{short_key(key) or key.rsplit('.', 1)[-1]} ({key})")
     ax.grid(alpha=0.3)
     return ax
 
@@ -187,4 +189,4 @@ def sweep_figures(conditions, colors):
 
 
 def figure_name(key):
-    return f"sweep_{short_key(key).replace(' ', '_')}.png"
+    return f"sweep_{(short_key(key) or key.rsplit('.', 1)[-1]).replace(' ', '_')}.png"
