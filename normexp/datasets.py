@@ -61,6 +61,13 @@ def train_size(dataset, validation):
     return total if validation == "test" else total - held_out_count(total, validation)
 
 
+def validation_size(dataset, validation):
+    """Examples validated each epoch: the test set, or the held-out share of training."""
+    info = DATASETS.get(dataset)
+    return info.test_size if validation == "test" else held_out_count(info.train_size,
+                                                                      validation)
+
+
 def held_out_count(total, fraction):
     return max(1, int(round(total * fraction)))
 

@@ -154,20 +154,40 @@ def run_in_parallel(runs, jobs, data_dir, progress, store_result):
         stop_workers(executor)
 
 
-# Relative cost of one training step and of one example, per engine. Rough, measured on
-# the article MLP (fast: ~0.38 ms per batch-32 step; fit: ~10x that); only the order of
-# magnitude matters for balancing, never for results.
-ENGINE_COST = {"fast": 1.0, "fit": 10.0}
+# Seconds per training step, per example (trained or validated) and per compiled program,
+# fast engine, one thread per worker: measured by benchmarks/bench_cost_model.py. ``fit`` is
+# how many times slower plain model.fit trains an epoch (benchmarks/bench_families.py).
+# They only balance the workers; no result depends on them.
+FAMILY_COSTS = {
+    "mlp": {"step": 99e-6, "example": 6.0e-6, "compile": 1.6, "fit": 13.8},
+    "cnn": {"step": 380e-6, "example": 146e-6, "compile": 1.1, "fit": 1.3},
+    "rnn": {"step": 461e-6, "example": 73e-6, "compile": 7.9, "fit": 2.3},
+}
 
 
 def estimated_cost(spec):
+    """Estimated seconds to train ``spec`` once its program is compiled."""
     from normexp import datasets
 
-    train = spec.settings.train
-    examples = (spec.settings.data.train_examples
-                or datasets.train_size(spec.settings.data.dataset, spec.settings.data.validation))
+    data, train = spec.settings.data, spec.settings.train
+    costs = FAMILY_COSTS[spec.settings.model.family]
+    examples = data.train_examples or datasets.train_size(data.dataset, data.validation)
+    validated = datasets.validation_size(data.dataset, data.validation)
     steps = -(-examples // train.batch_size)
-    return train.epochs * (steps + examples / 64) * ENGINE_COST[train.engine]
+    epoch = steps * costs["step"] + (examples + validated) * costs["example"]
+    return train.epochs * epoch * (costs["fit"] if train.engine == "fit" else 1.0)
+
+
+def run_costs(runs):
+    """Each run's estimated cost, the first run of each condition also paying the compile
+    (the others reuse its program when they land in the same worker)."""
+    seen, costs = set(), []
+    for spec in runs:
+        first = spec.condition not in seen
+        seen.add(spec.condition)
+        compile_seconds = FAMILY_COSTS[spec.settings.model.family]["compile"]
+        costs.append(estimated_cost(spec) + (compile_seconds if first else 0.0))
+    return costs
 
 
 def scheduled_chunks(runs, jobs):
@@ -178,17 +198,18 @@ def scheduled_chunks(runs, jobs):
     ``2 * jobs - 1`` conditions are cut (the wrap-around rule). Two chunks per worker let
     the pool correct a wrong cost estimate: the worker that finishes first pulls the next.
     """
-    costs = [estimated_cost(spec) for spec in runs]
+    costs = run_costs(runs)
     target = sum(costs) / (2 * jobs)
     chunks, current, filled = [], [], 0.0
     for spec, cost in zip(runs, costs):
-        current.append(spec)
+        current.append((spec, cost))
         filled += cost
         if filled >= target * (len(chunks) + 1) and len(chunks) < 2 * jobs - 1:
             chunks.append(current)
             current = []
-    chunks = [chunk for chunk in chunks + [current] if chunk]
-    return sorted(chunks, key=lambda chunk: -sum(map(estimated_cost, chunk)))
+    chunks = sorted((chunk for chunk in chunks + [current] if chunk),
+                    key=lambda chunk: -sum(cost for _, cost in chunk))
+    return [[spec for spec, _ in chunk] for chunk in chunks]
 
 
 def collect(future):

@@ -21,7 +21,7 @@ def test_chunks_cover_every_run_once_costliest_first(tmp_path):
     chunks = runner.scheduled_chunks(runs, jobs=2)
     flat = [(spec.condition, spec.seed) for chunk in chunks for spec in chunk]
     assert sorted(flat) == sorted((spec.condition, spec.seed) for spec in runs)
-    costs = [sum(map(runner.estimated_cost, chunk)) for chunk in chunks]
+    costs = [sum(runner.run_costs(chunk)) for chunk in chunks]
     assert costs == sorted(costs, reverse=True)
     assert {spec.variant for spec in chunks[0]} == {"fit_b"}
     # fit runs cost ten fast ones: fit_b is split so both workers share it ...
@@ -62,3 +62,22 @@ def test_default_jobs_is_one_per_core_within_memory(monkeypatch, cores, memory, 
     monkeypatch.setattr(tf_backend, "device_name", lambda: "CPU")
     assert runner.choose_jobs(None, pending) == expected
     assert runner.choose_jobs(5, pending) == min(5, pending)
+
+
+def test_cost_model_follows_the_measured_constants(tmp_path):
+    runs = study_runs(tmp_path, [{"name": "b4", "train": {"batch_size": 4}},
+                                 {"name": "b256", "train": {"batch_size": 256}},
+                                 {"name": "cnn", "model": {"family": "cnn", "hidden": None}},
+                                 {"name": "fast"}, {"name": "fit", "train": {"engine": "fit"}}],
+                      seeds=2)
+    cost = {spec.variant: runner.estimated_cost(spec) for spec in runs}
+    # Measured (bench_cost_model.py): a batch-4 MLP epoch costs ~3x a batch-256 one, not
+    # the 60x its step count alone would say; a CNN example costs ~25 MLP examples.
+    assert 1.5 < cost["b4"] / cost["b256"] < 6
+    assert cost["cnn"] > 5 * cost["b256"]
+    assert cost["fit"] == pytest.approx(runner.FAMILY_COSTS["mlp"]["fit"] * cost["fast"])
+    with_compile = runner.run_costs(runs)
+    for spec, total in zip(runs, with_compile):  # the first seed of a condition compiles
+        compile_seconds = runner.FAMILY_COSTS[spec.settings.model.family]["compile"]
+        assert total == pytest.approx(runner.estimated_cost(spec)
+                                      + (compile_seconds if spec.seed == 0 else 0.0))
