@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Scheduling by cost vs contiguous blocks, on a batch-size sweep: wall time of one study.
 
-    python benchmarks/bench_scheduling.py [--epochs 1] [--repeats 2]   # under the CPU lock
+    python benchmarks/bench_scheduling.py [--study batch|engines] [--epochs 1] [--repeats 2]
 
-The study: no norm, BatchNorm and LayerNorm at batch 4, 32 and 256, 2 seeds, 1 epoch, on
-real MNIST, 2 workers. Runs at batch 4 cost about ten times those at batch 256.
+Two studies on real MNIST, 2 workers. ``batch``: no norm, BatchNorm and LayerNorm at batch
+4, 32 and 256, 2 seeds (a batch-4 run costs about 3 of batch 256). ``engines``: the article
+MLP with the fast engine and with ``fit``, 4 seeds each (a fit run costs about 14 fast ones).
   A  the previous split: each worker gets one contiguous block of the run list
      (``runner.scheduled_chunks`` swapped for ``contiguous_blocks`` in that process);
   B  the current one: workers pull chunks, costliest first (``runner.scheduled_chunks``).
@@ -22,12 +23,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-STUDY = """name: schedule_bench
+STUDIES = {
+    "batch": """name: schedule_bench
 seeds: [0, 1]
 train: {epochs: EPOCHS, optimizer: adam}
 variants: [{name: no_norm}, {name: bn, model: {norm: batch}}, {name: ln, model: {norm: layer}}]
 sweep: {train.batch_size: [4, 32, 256]}
-"""
+""",
+    # The case of issue 8: fast runs, then fit runs (about 14x costlier) in one study.
+    "engines": """name: schedule_bench
+seeds: [0, 1, 2, 3]
+train: {epochs: EPOCHS, optimizer: adam}
+variants: [{name: fast}, {name: fit, train: {engine: fit}}]
+""",
+}
 
 
 def contiguous_blocks(runs, jobs):
@@ -36,13 +45,13 @@ def contiguous_blocks(runs, jobs):
     return [list(runs[start:start + size]) for start in range(0, len(runs), size)]
 
 
-def trial(kind, folder, epochs):
+def trial(kind, folder, epochs, study):
     from normexp import cli, runner
 
     if kind == "contiguous":
         runner.scheduled_chunks = contiguous_blocks
     config = Path(folder) / "schedule_bench.yaml"
-    config.write_text(STUDY.replace("EPOCHS", str(epochs)))
+    config.write_text(STUDIES[study].replace("EPOCHS", str(epochs)))
     return cli.main(["--config", str(config), "--out", str(Path(folder) / "out"), "--jobs", "2",
                      "--force", "--quiet"])
 
@@ -53,16 +62,17 @@ def main():
     parse.add_argument("--folder")
     parse.add_argument("--repeats", type=int, default=2)
     parse.add_argument("--epochs", type=int, default=1)
+    parse.add_argument("--study", choices=tuple(STUDIES), default="batch")
     args = parse.parse_args()
     if args.trial:
-        sys.exit(trial(args.trial, args.folder, args.epochs))
+        sys.exit(trial(args.trial, args.folder, args.epochs, args.study))
     walls = {"contiguous": [], "scheduled": []}
     for _ in range(args.repeats):
         for kind in walls:
             with tempfile.TemporaryDirectory() as folder:
                 started = time.perf_counter()
                 subprocess.run([sys.executable, __file__, "--trial", kind, "--folder", folder,
-                                "--epochs", str(args.epochs)], check=True)
+                                "--epochs", str(args.epochs), "--study", args.study], check=True)
                 walls[kind].append(time.perf_counter() - started)
                 print(f"{kind:<10} {walls[kind][-1]:.1f} s", flush=True)
     a, b = statistics.median(walls["contiguous"]), statistics.median(walls["scheduled"])
