@@ -51,29 +51,32 @@ class Probes:
     def measure(self):
         """``{history key: value}`` for this epoch."""
         started = time.perf_counter()
-        values = {}
-        if self.config.pre_activation or self.config.bn_statistics:
-            values.update(self.bn_accuracies_and_percentiles())
+        values, population = {}, None
         if self.config.gradient_norms:
-            values["gradient_norms"] = self.gradient_norms()
+            # Its forward pass is PreciseBN's population pass too: the probe batch in
+            # groups of the training batch size, normalized with batch statistics.
+            values["gradient_norms"], population = self.gradient_norms()
+        if self.config.pre_activation or self.config.bn_statistics:
+            values.update(self.bn_accuracies_and_percentiles(population))
         if self.config.batch_dependence:
             values.update(self.batch_dependence())
         values["probe_seconds"] = time.perf_counter() - started
         return values
 
-    def bn_accuracies_and_percentiles(self):
+    def bn_accuracies_and_percentiles(self, population=None):
         """Two passes: the probe batch (pre-activation percentiles, PreciseBN's population
-        statistics), then the validation subset in all three BatchNorm modes."""
+        statistics unless given), then the validation subset in all three BatchNorm modes."""
         results = {}
+        population_pass = self.config.bn_statistics and population is None
         branches = ((1, "moving"),) * bool(self.config.pre_activation) + (
-            (self.groups, "batch"),) * bool(self.config.bn_statistics)
-        outputs = self._passes(self.x_probe, branches, self.capture, None)
+            (self.groups, "batch"),) * population_pass
+        outputs = self._passes(self.x_probe, branches, self.capture, None) if branches else []
         if self.config.pre_activation:
             results["pre_activation"] = np.percentile(
                 np.asarray(outputs[0][1]), self.config.percentiles).tolist()
         if not self.config.bn_statistics:
             return results
-        population = outputs[-1][2]
+        population = outputs[-1][2] if population_pass else population
         modes = ((self.groups, "batch"), (1, "moving"), (1, "given"))
         for key, output in zip(("batch", "moving", "precise"),
                                self._passes(self.x_val, modes, None, population)):
@@ -82,12 +85,14 @@ class Probes:
         return results
 
     def gradient_norms(self):
-        norms = self._gradients(self.x_probe, self.y_probe.astype(np.int32), self.groups)
+        """``({layer: gradient norm}, population statistics of the same forward pass)``."""
+        norms, population = self._gradients(self.x_probe, self.y_probe.astype(np.int32),
+                                            self.groups)
         by_layer = {}
         for variable, norm in zip(self.model.trainable_variables, norms):
             layer = variable.path.split("/")[-2]
             by_layer[layer] = by_layer.get(layer, 0.0) + float(norm) ** 2
-        return {layer: total ** 0.5 for layer, total in by_layer.items()}
+        return {layer: total ** 0.5 for layer, total in by_layer.items()}, population
 
     def batch_dependence(self):
         modes = ((len(self.x_pair), "batch"), (1, "batch"), (1, "moving"))
@@ -97,8 +102,10 @@ class Probes:
                 "train_inference_difference": float(np.abs(together - inference).max())}
 
     def training_loss(self, x, y, groups):
-        probabilities = self.passes(x, ((groups, "batch"),), None, None)[0][0]
-        return ops.mean(keras.losses.sparse_categorical_crossentropy(y, probabilities))
+        """``(mean loss with batch statistics, the BN population statistics)``."""
+        probabilities, _, population = self.passes(x, ((groups, "batch"),), None, None)[0]
+        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(y, probabilities))
+        return loss, population
 
     def passes(self, x, branches, capture, stats):
         """One ``(probabilities, the input of the activation of layer ``capture``, per-BN-layer

@@ -116,13 +116,15 @@ def compile_function(function):
 
 
 def gradient_norm_function(model, loss):
-    """Compiled ``(x, y, groups) -> [L2 norm of d loss / d variable]`` per trainable variable."""
+    """Compiled ``(x, y, groups) -> ([L2 norm of d loss / d variable], extra)``: ``loss``
+    returns ``(value, extra)``, and ``extra`` (more results of the same forward pass) is
+    passed through."""
     variables = model.trainable_variables
 
     def norms(x, y, groups):
         with tf.GradientTape() as tape:
-            value = loss(x, y, groups)
-        return [tf.norm(gradient) for gradient in tape.gradient(value, variables)]
+            value, extra = loss(x, y, groups)
+        return [tf.norm(gradient) for gradient in tape.gradient(value, variables)], extra
 
     return tf.function(norms)
 

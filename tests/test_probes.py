@@ -50,6 +50,18 @@ def test_precise_statistics_are_the_population_of_the_norm_input(tiny_data_dir):
     np.testing.assert_allclose(variance, hidden.var(axis=0), rtol=1e-3, atol=1e-6)
 
 
+def test_gradient_pass_gives_the_same_population_statistics(tiny_data_dir):
+    probe, _ = probe_set(tiny_data_dir, "batch", batch_size=16)
+    _, from_gradients = probe.gradient_norms()
+    own = probe.passes(probe.x_probe, ((probe.groups, "batch"),), None, None)[0][2]
+    for (mean, variance), (own_mean, own_variance) in zip(from_gradients, own):
+        np.testing.assert_allclose(np.asarray(mean), np.asarray(own_mean), atol=1e-6)
+        np.testing.assert_allclose(np.asarray(variance), np.asarray(own_variance), atol=1e-6)
+    # Shared or not, PreciseBN's accuracy is the same number.
+    assert (probe.bn_accuracies_and_percentiles(from_gradients)["probe_val_accuracy_precise"]
+            == probe.bn_accuracies_and_percentiles()["probe_val_accuracy_precise"])
+
+
 def test_pre_activation_percentiles_and_untouched_moving_averages(tiny_data_dir):
     probe, model = probe_set(tiny_data_dir, "none", placement="after")
     before = [variable.numpy().copy() for variable in model.variables]
@@ -72,7 +84,7 @@ def test_gradient_norms_match_a_training_step(tiny_data_dir):
     gradients = tape.gradient(loss, model.trainable_variables)
     expected = np.sqrt(sum(float(tf.reduce_sum(g ** 2)) for v, g in zip(
         model.trainable_variables, gradients) if "/dense_2/" in v.path))
-    assert probe.gradient_norms()["dense_2"] == pytest.approx(expected, rel=1e-4)
+    assert probe.gradient_norms()[0]["dense_2"] == pytest.approx(expected, rel=1e-4)
 
 
 def test_layer_norm_ignores_the_batch_and_batch_norm_does_not(tiny_data_dir):
