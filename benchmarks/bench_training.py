@@ -14,6 +14,7 @@ measured matmul peak and the FLOP floor it implies, peak memory and final accura
 """
 
 import argparse
+import csv
 import json
 import os
 import resource
@@ -139,10 +140,11 @@ def measure_study(engine, args):
         wall = time.perf_counter() - started
         if process.returncode:
             sys.exit(f"study failed with exit code {process.returncode}")
-        summary = [line.split(",") for line in
-                   (Path(folder) / "bn_vs_ln" / "summary.csv").read_text().splitlines()[1:]]
-        accuracy = "; ".join(f"{row[0]} {100 * float(row[3]):.2f}±{100 * float(row[4]):.2f}"
-                             for row in summary if row[1] == "val_accuracy")
+        with (Path(folder) / "bn_vs_ln" / "summary.csv").open() as file:
+            summary = list(csv.DictReader(file))
+        accuracy = "; ".join(f"{row['condition']} {100 * float(row['mean']):.2f}±"
+                             f"{100 * float(row['ci95_half_width']):.2f}"
+                             for row in summary if row["metric"] == "val_accuracy")
         return (engine, f"{wall:.1f}", f"{peak:.0f}", accuracy)
 
 

@@ -109,3 +109,19 @@ def test_the_fast_engine_leaves_xla_for_dropout_on_a_cpu(config, xla):
     from normexp import tf_backend
 
     assert tf_backend.use_xla(build_model(config)) is xla
+
+
+def test_default_initialization_is_plain_keras():
+    # Published runs were trained with Keras' own Dense(kernel_initializer="glorot_uniform");
+    # the configurable initializer must draw the same weights for the same seed.
+    import keras
+
+    keras.utils.set_random_seed(3)
+    ours = build_model(ModelConfig())
+    keras.utils.set_random_seed(3)
+    plain = keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(),
+                              keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    for mine, theirs in zip(ours.get_weights(), plain.get_weights(), strict=True):
+        assert (mine == theirs).all()

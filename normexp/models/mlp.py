@@ -31,9 +31,13 @@ def build(model_config, input_shape=(28, 28), classes=10):
 
 
 def initializer(model_config):
-    """A fresh Keras initializer per layer, from ``{"name": ..., **arguments}``."""
+    """A fresh Keras initializer per layer, from ``{"name": ..., **arguments}``.
+
+    Built once, as ``Dense(kernel_initializer="glorot_uniform")`` builds its own: an
+    unseeded initializer draws its seed from Keras' global seed when it is made, so making
+    a throwaway one first would shift every later layer's weights away from plain Keras'."""
     arguments = dict(model_config.kernel_initializer)
-    return type(keras.initializers.get(arguments.pop("name")))(**arguments)
+    return keras.initializers.get({"class_name": arguments.pop("name"), "config": arguments})
 
 
 def hidden_block(model_config, units, index):
