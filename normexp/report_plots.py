@@ -58,28 +58,39 @@ def plot_metric(conditions, metric, colors, ax=None):
             _, low, high = mean_band(values)
             ax.fill_between(epochs, low, high, color=color, alpha=0.18, linewidth=0)
     ax.set_title(TITLES[metric])
-    ax.set_xlabel("Epoch")
     ax.set_ylabel("Loss" if "loss" in metric else "Accuracy")
-    ax.grid(alpha=0.3)
+    return epoch_axis(ax)
+
+
+def epoch_axis(ax, label="Epoch"):
+    """An x-axis of whole epochs, with a light grid."""
+    ax.set_xlabel(label)
     ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
     return ax
+
+
+def legend_below(figure, handles, labels, width, panels_height, top_inches, max_columns):
+    """Size ``figure`` to ``width`` × (panels + legend) inches and give the legend its own
+    strip below the panels, as tall as its rows need. About 10 characters of legend text
+    fit per inch of width. Call it after the suptitle: it lays the figure out."""
+    columns = max(1, min(len(labels), int(10 * width) // (max(map(len, labels), default=1) + 8),
+                         max_columns))
+    rows = -(-len(labels) // columns)
+    legend_inches = 0.2 + 0.24 * rows
+    height = panels_height + legend_inches
+    figure.set_size_inches(width, height)
+    figure.legend(handles, labels, loc="lower center", ncol=columns, frameon=False)
+    figure.tight_layout(rect=(0, legend_inches / height, 1, 1 - top_inches / height))
 
 
 def curves_figure(conditions, colors):
     figure, axes = plt.subplots(2, 2, figsize=(12, 8.5))
     for ax, metric in zip(axes.flat, ("accuracy", "val_accuracy", "loss", "val_loss")):
         plot_metric(conditions, metric, colors, ax=ax)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    # Long sweep labels need fewer columns to fit the figure's width.
-    columns = max(1, min(len(labels), 120 // (max(map(len, labels), default=1) + 8), 5))
-    rows = -(-len(labels) // columns)
-    # The legend gets its own strip below the panels, as tall as its rows need.
-    legend_inches = 0.2 + 0.24 * rows
-    height = 8.5 + legend_inches
-    figure.set_size_inches(12, height)
-    figure.legend(handles, labels, loc="lower center", ncol=columns, frameon=False)
     figure.suptitle(f"Mean over seeds; {BAND}")
-    figure.tight_layout(rect=(0, legend_inches / height, 1, 1 - 0.26 / height))
+    legend_below(figure, *axes[0, 0].get_legend_handles_labels(), width=12, panels_height=8.5,
+                 top_inches=0.26, max_columns=5)
     return figure
 
 
@@ -97,12 +108,9 @@ def plot_article_panel(condition, title, ax=None):
             _, low, high = mean_band(values)
             ax.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
     ax.set_title(title)
-    ax.set_xlabel("Epochs")
     ax.set_ylabel("Accuracy")
-    ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    return ax
+    return epoch_axis(ax, "Epochs")
 
 
 def article_figure(conditions, panels):

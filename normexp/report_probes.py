@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from normexp import stats
-from normexp.report_plots import plt
+from normexp.report_plots import epoch_axis, plt
 
 LAYER_STYLES = ("-", "--", ":", "-.", (0, (1, 3)), (0, (5, 1)))
 BN_MODES = (("probe_val_accuracy_batch", "batch statistics", "v"),
@@ -59,11 +59,8 @@ def plot_pre_activation(conditions, colors, ax=None):
                     label=condition.label if column == middle else None)
     ax.set_title("Activation input: percentiles on the probe batch\n(solid: median; dashed: "
                  "outer percentiles)")
-    ax.set_xlabel("Epoch")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return ax
+    return epoch_axis(ax)
 
 
 def final_values(condition, key):
@@ -81,12 +78,9 @@ def plot_bn_modes(conditions, colors, ax=None):
                 ax.errorbar(position + offset, mean, yerr=0 if math.isnan(half) else half,
                             marker=marker, color=colors[condition.variant], capsize=3,
                             label=name if position == 0 else None, linestyle="none")
-    ax.set_xticks(range(len(conditions)), [c.label for c in conditions], rotation=30,
-                  ha="right", fontsize=8)
     ax.set_title("Validation accuracy (probe subset), final epoch:\n▼ batch statistics, "
                  "● moving averages, ■ PreciseBN")
-    ax.grid(axis="y", alpha=0.3)
-    return ax
+    return condition_axis(ax, conditions)
 
 
 def plot_gradient_norms(conditions, colors, ax=None):
@@ -106,11 +100,8 @@ def plot_gradient_norms(conditions, colors, ax=None):
                     label=f"{condition.label}: {layer}")
     ax.set_yscale("log")
     ax.set_title("Gradient norm of each Dense layer on the probe batch")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_xlabel("Epoch")
-    ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
-    return ax
+    return epoch_axis(ax)
 
 
 def plot_batch_dependence(conditions, colors, ax=None):
@@ -123,9 +114,14 @@ def plot_batch_dependence(conditions, colors, ax=None):
             if finals:
                 ax.bar(position + offset, np.mean(finals), width=0.34, hatch=hatch,
                        color=colors[condition.variant], edgecolor="black")
-    ax.set_xticks(range(len(conditions)), [c.label for c in conditions], rotation=30,
-                  ha="right", fontsize=8)
     ax.set_title("Max |Δ output probability|, final epoch\nplain: batch 1 vs batch 256; "
                  "hatched: training vs inference mode")
+    return condition_axis(ax, conditions)
+
+
+def condition_axis(ax, conditions):
+    """One x position per condition, labelled, with a horizontal grid."""
+    ax.set_xticks(range(len(conditions)), [c.label for c in conditions], rotation=30,
+                  ha="right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return ax

@@ -10,12 +10,14 @@ seed diverged, the fraction of seeds that diverged at each point.
 import math
 
 from normexp import stats
-from normexp.report_plots import plt
+from normexp.report_plots import legend_below, plt
 
 SHORT_KEYS = {"train.batch_size": "batch", "train.optimizer.learning_rate": "lr",
               "train.epochs": "epochs", "model.dropout": "dropout",
               "model.kernel_initializer.stddev": "init std", "model.hidden": "hidden",
-              "data.dataset": ""}  # a dataset's name says what it is: "bn · mnist"
+              "data.dataset": "dataset"}
+# Keys whose values name themselves in a label: "bn · mnist", not "bn · dataset mnist".
+VALUE_ONLY_KEYS = ("data.dataset",)
 # Keys whose values span orders of magnitude: a log axis shows them evenly.
 LOG_KEYS = ("train.batch_size", "train.optimizer.learning_rate", "model.kernel_initializer.stddev")
 SWEEP_METRICS = (("val_accuracy", "Final validation accuracy"),
@@ -28,7 +30,8 @@ def short_key(key):
 
 def label(variant, point):
     """``bn · batch 2 · lr 0.1`` for a variant at a sweep point (a dict key → value)."""
-    parts = [variant] + [f"{short_key(key)} {format_point_value(value)}".strip()
+    parts = [variant] + [format_point_value(value) if key in VALUE_ONLY_KEYS
+                         else f"{short_key(key)} {format_point_value(value)}"
                          for key, value in point.items()]
     return " · ".join(parts)
 
@@ -65,19 +68,11 @@ def sweep_figure(conditions, colors, key):
         ax.set_title(title)
     if diverged:
         plot_diverged_fraction(conditions, colors, key, ax=axes[-1])
-    handles, labels = axes[0].get_legend_handles_labels()
-    # About 10 characters of legend text per inch of width.
-    columns = max(1, min(len(labels), (50 * panels) // (max(map(len, labels), default=1) + 8),
-                         6))
-    rows = -(-len(labels) // columns)
-    legend_inches = 0.2 + 0.24 * rows  # the legend's own strip below the panels
-    height = 4.6 + legend_inches
-    figure.set_size_inches(5 * panels, height)
-    figure.legend(handles, labels, loc="lower center", ncol=columns, frameon=False)
     figure.suptitle(f"Against {key}: mean over non-diverged seeds; error bars: 95% CI of "
                     f"the mean (t-interval){'' if diverged else '; no seed diverged'}",
                     fontsize=10)
-    figure.tight_layout(rect=(0, legend_inches / height, 1, 1 - 0.3 / height))
+    legend_below(figure, *axes[0].get_legend_handles_labels(), width=5 * panels,
+                 panels_height=4.6, top_inches=0.3, max_columns=6)
     return figure
 
 
@@ -177,7 +172,7 @@ def style_axis(ax, conditions, key):
         ax.minorticks_off()
     else:
         ax.set_xticks(range(len(values)), [format_point_value(value) for value in values])
-    ax.set_xlabel(f"{short_key(key) or key.rsplit('.', 1)[-1]} ({key})")
+    ax.set_xlabel(f"{short_key(key)} ({key})")
     ax.grid(alpha=0.3)
     return ax
 
@@ -189,4 +184,4 @@ def sweep_figures(conditions, colors):
 
 
 def figure_name(key):
-    return f"sweep_{(short_key(key) or key.rsplit('.', 1)[-1]).replace(' ', '_')}.png"
+    return f"sweep_{short_key(key).replace(' ', '_')}.png"
