@@ -4,8 +4,9 @@ A claim compares two samples of per-seed final values, ``variant`` (at sweep poi
 on ``metric``) minus ``against`` (at ``against_at``, on ``against_metric``). The same
 condition on both sides compares two metrics of the same runs, paired by seed; otherwise the
 samples are independent (Welch). A claim with ``minus`` subtracts a second comparison of
-the same metric (four independent samples, a difference of differences). ``verdicts`` judges every claim of a page together, with
-Holm's step-down correction, and gives each "not detected" its minimal detectable effect.
+the same metric (four independent samples, a difference of differences). ``verdicts``
+judges every claim of a page together, with Holm's step-down correction, and gives each
+"not detected" its minimal detectable effect.
 """
 
 import dataclasses
@@ -58,14 +59,8 @@ def check_claims(claims, variants, sweep, path, probes_of=None):
             raise ConfigError(path, f"{field}.id", "every claim needs a distinct id, got "
                               f"{claim.id!r}")
         seen.add(claim.id)
-        for key, name in (("variant", claim.variant), ("against", claim.against)):
-            if name is not None and name not in variants:
-                raise ConfigError(path, f"{field}.{key}", f"names no variant; variants: "
-                                  f"{', '.join(variants)}; got {name!r}")
-        for key in ("at", "against_at"):
-            point = getattr(claim, key)
-            if point is not None:
-                check_point(point, sweep, path, f"{field}.{key}")
+        check_side({key: getattr(claim, key) for key in MINUS_KEYS}, variants, sweep, path,
+                   field)
         for key in ("metric", "against_metric"):
             metric = getattr(claim, key)
             if metric is not None and metric not in METRICS:
@@ -82,26 +77,34 @@ def check_claims(claims, variants, sweep, path, probes_of=None):
 MINUS_KEYS = ("variant", "against", "at", "against_at")
 
 
+def check_side(side, variants, sweep, path, field):
+    """A comparison's ``variant``, ``against`` and sweep points (``at`` defaults to none)."""
+    for key in ("variant", "against"):
+        name = side.get(key)
+        if name is not None and name not in variants:
+            raise ConfigError(path, f"{field}.{key}", f"names no variant; variants: "
+                              f"{', '.join(variants)}; got {name!r}")
+    for key, default in (("at", {}), ("against_at", None)):
+        point = default if side.get(key) is None else side[key]
+        if point is not None:
+            check_point(point, sweep, path, f"{field}.{key}")
+
+
 def check_minus(claim, variants, sweep, path, field):
-    """The subtracted comparison: its keys, variants and sweep points."""
+    """The subtracted comparison, a plain mapping: its keys, then it as a side."""
     if claim.against_metric is not None:
         raise ConfigError(path, field, "compares conditions, so it cannot be combined with "
                           "against_metric (two metrics of the same runs)")
-    for key in claim.minus:
+    for key, value in claim.minus.items():
         if key not in MINUS_KEYS:
             raise ConfigError(path, f"{field}.{key}", unknown_key_problem(key, MINUS_KEYS))
-    for key in ("variant", "against"):
-        name = claim.minus.get(key)
-        if (name is None and key == "variant") or (name is not None and name not in variants):
-            raise ConfigError(path, f"{field}.{key}", f"must name a variant; variants: "
-                              f"{', '.join(variants)}; got {name!r}")
-    for key in ("at", "against_at"):
-        point = claim.minus.get(key)
-        if not isinstance(point, (dict, type(None))):
+        if key in ("at", "against_at") and not isinstance(value, (dict, type(None))):
             raise ConfigError(path, f"{field}.{key}", f"must be a mapping of sweep keys to "
-                              f"values, got {point!r}")
-        if point is not None or (key == "at" and sweep):
-            check_point(point or {}, sweep, path, f"{field}.{key}")
+                              f"values, got {value!r}")
+    if claim.minus.get("variant") is None:
+        raise ConfigError(path, f"{field}.variant", f"is required; variants: "
+                          f"{', '.join(variants)}")
+    check_side(claim.minus, variants, sweep, path, field)
 
 
 def check_point(point, sweep, path, field):
@@ -137,14 +140,6 @@ def sides(claim):
     theirs = (claim.get("against") or mine[0], claim.get("against_at") or mine[1],
               claim.get("against_metric") or mine[2])
     return mine, theirs
-
-
-def minus_sides(claim):
-    """The subtracted comparison's two ``(variant, point, metric)``, defaults filled in."""
-    minus = claim["minus"]
-    metric = claim["metric"]
-    mine = (minus["variant"], minus.get("at") or {}, metric)
-    return mine, (minus.get("against") or mine[0], minus.get("against_at") or mine[1], metric)
 
 
 def values_of(condition, metric):
@@ -191,7 +186,8 @@ def judge_study(claims, conditions, study):
         entry = Judged(claim, study, left, right)
         if claim.get("minus"):
             entry.minus_left, entry.minus_right = (
-                find(conditions, name, at) for name, at, _ in minus_sides(claim))
+                find(conditions, name, at) for name, at, _ in
+                sides({**claim["minus"], "metric": claim["metric"]}))
             sides_ = (left, right, entry.minus_left, entry.minus_right)
             if all(condition is not None for condition in sides_):
                 entry.test = stats.contrast([values_of(condition, metric) for condition in

@@ -94,9 +94,7 @@ def measurement(entry):
     (variant, point, metric), (other, other_point, other_metric) = claims.sides(entry.claim)
     if entry.left is None or entry.right is None or entry.test is None:
         return "no runs stored"
-    if entry.claim.get("minus"):
-        if entry.minus_left is None or entry.minus_right is None:
-            return "no runs stored"
+    if entry.claim.get("minus"):  # a test exists only when all four conditions do
         compared = (f"({entry.left.label} − {entry.right.label}) − ({entry.minus_left.label} "
                     f"− {entry.minus_right.label}), {claims.METRICS[metric][0]}")
     elif metric == other_metric:
