@@ -41,6 +41,8 @@ with silenced_native_stderr():
 
     tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, once
 
+from normexp.models import lowering  # noqa: E402  (after TensorFlow: imports keras)
+
 if not os.environ.get("NORMEXP_TF_LOGS"):
     # Each architecture and batch size is its own compiled program, traced once per process;
     # TensorFlow counts those as "retracing" and prints a WARNING block per sweep point.
@@ -161,9 +163,10 @@ class CompiledEpochs:
         self.full_steps = len(x_train) // batch_size
         optimizer.build(model.trainable_variables)
         jit = use_xla(model)
+        self.forward = lowered_forward(model) if jit and not on_gpu() else model
         self._epoch = tf.function(self._full_batches, jit_compile=jit)
         self._step = tf.function(self._one_step, jit_compile=jit)
-        self._predict = tf.function(lambda x: model(to_unit_float(x), training=False),
+        self._predict = tf.function(lambda x: self.forward(to_unit_float(x), training=False),
                                     jit_compile=jit)
 
     def take_state_from(self, model, optimizer):
@@ -177,7 +180,7 @@ class CompiledEpochs:
 
     def _one_step(self, x_batch, y_batch):
         with tf.GradientTape() as tape:
-            probabilities = self.model(x_batch, training=True)
+            probabilities = self.forward(x_batch, training=True)
             loss = self.loss(y_batch, probabilities)
             total = loss + tf.add_n(self.model.losses) if self.model.losses else loss
         gradients = tape.gradient(total, self.model.trainable_variables)
@@ -220,22 +223,37 @@ class CompiledEpochs:
 
 
 def use_xla(model):
-    """XLA for the epoch program, except on a CPU for convolutions and for dropout.
+    """XLA for the epoch program, except on a CPU for dropout and unlowered convolutions.
 
-    Both measured slower under XLA on this CPU (1 thread), so a model with either
-    runs its epoch as the same ``tf.while_loop`` in a plain TensorFlow graph: still one
-    call per epoch, without per-step Python.
-    - Convolutions: XLA's measured about 3x slower than TensorFlow's own (oneDNN)
-      kernels (63 vs 21 ms per batch of 64 on the cnn family).
+    Both measured slower under XLA on this CPU (1 thread), so such a model runs its
+    epoch as the same ``tf.while_loop`` in a plain TensorFlow graph: still one call per
+    epoch, without per-step Python.
+    - Convolutions: XLA's own measured about 3x slower than TensorFlow's (oneDNN)
+      kernels (63 vs 21 ms per batch of 64 on the cnn family); the forms of
+      ``normexp.models.lowering`` (im2col matmuls, reshaped pooling) are faster than
+      both, so a model whose every conv and pooling layer has one uses XLA.
     - Dropout: Keras draws its masks with ``tf.random.stateless_*`` and the default
       ``auto_select`` algorithm, which XLA compiles to about 2.2 ms per (32, 128) mask
       against 0.03 ms in a graph; the article MLP with dropout 0.2 took 1.6 s per epoch
       of 12,000 examples under XLA against 0.31 s as a graph (0.18 s without dropout).
     """
-    if tf.config.list_physical_devices("GPU"):
+    if on_gpu():
         return True
-    return not any(kind in type(layer).__name__ for layer in model.layers
-                   for kind in ("Conv", "Dropout"))
+    if any("Dropout" in type(layer).__name__ for layer in model.layers):
+        return False
+    return lowering.covers(model)
+
+
+def on_gpu():
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def lowered_forward(model):
+    """``model``'s forward pass with its conv and pooling layers in their lowered form
+    (``model`` itself when it has none: the same program, bit for bit)."""
+    if not isinstance(model, keras.Sequential) or not any(map(lowering.lowered, model.layers)):
+        return model
+    return lambda inputs, training: lowering.forward(model, inputs, training)
 
 
 def to_unit_float(pixels):
