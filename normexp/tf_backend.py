@@ -163,10 +163,12 @@ class CompiledEpochs:
         self.full_steps = len(x_train) // batch_size
         optimizer.build(model.trainable_variables)
         jit = use_xla(model)
+        # Lowered for training only: XLA's own forward convolutions are not the slow part
+        # (10,000 test images, 1 thread: 1.1 s with Keras' layers, 2.1 s lowered).
         self.forward = lowered_forward(model) if jit and not on_gpu() else model
         self._epoch = tf.function(self._full_batches, jit_compile=jit)
         self._step = tf.function(self._one_step, jit_compile=jit)
-        self._predict = tf.function(lambda x: self.forward(to_unit_float(x), training=False),
+        self._predict = tf.function(lambda x: model(to_unit_float(x), training=False),
                                     jit_compile=jit)
 
     def take_state_from(self, model, optimizer):

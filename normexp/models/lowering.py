@@ -1,10 +1,11 @@
 """The same convolutions and poolings, written as matmuls and reshapes, for XLA on a CPU.
 
-On a CPU, XLA compiles ``Conv2D`` and its gradients to slow generic loops (a
+On a CPU, XLA compiles the gradients of ``Conv2D`` to slow generic loops (a
 1→8-channel 3×3 convolution of a batch of 32, forward and backward: 5.4 ms,
 against 1.1 ms written as below), and TensorFlow's own oneDNN kernels cannot
-run inside an XLA program. So the fast engine calls a Keras ``Sequential``
-model layer by layer and computes these layers in an equal form:
+run inside an XLA program. So for its training steps the fast engine calls a
+Keras ``Sequential`` model layer by layer and computes these layers in an
+equal form (inference keeps Keras' layers: XLA's forward convolution is fast):
 
 * ``Conv2D`` (stride 1, no dilation, one group, ``same`` or ``valid``), as
   im2col: ``y[b, h, w, o] = Σ_{i, j, c} x_pad[b, h + i, w + j, c] · K[i, j, c, o]
