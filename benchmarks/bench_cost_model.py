@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The cost model of the scheduler, measured: seconds per step, per example and per compile.
 
-    flock /tmp/normexp-heavy.lock python benchmarks/bench_cost_model.py   # about 6 minutes
+    flock /tmp/normexp-heavy.lock python benchmarks/bench_cost_model.py [family ...]   # ~6 min
 
 ``runner.estimated_cost`` ranks runs by ``epochs · (steps · step + examples · example) ·
 engine + compile`` seconds, with one ``step``, ``example`` and ``compile`` per family
@@ -60,7 +60,8 @@ def main():
 
     tf_backend.configure_threads(1)
     constants = {}
-    for family, (model, examples) in FAMILIES.items():
+    for family in sys.argv[1:] or FAMILIES:
+        model, examples = FAMILIES[family]
         points = [measure(model, examples, batch_size) for batch_size in BATCH_SIZES]
         constants[family] = fit(points)
         for point in points:

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""How fast could an epoch be at all? Matmul floors against 5× of ``fit``, in one run.
+
+    flock /tmp/normexp-heavy.lock python benchmarks/bench_floors.py   # about 2 minutes
+
+For the benchmark models of bench_families.py (batch 32, 1875 updates per
+MNIST epoch) this times, in XLA on this CPU, only the matrix products one
+epoch cannot avoid, with every other operation left out:
+
+* ``cnn`` (8-16 filters, dense 32): each step's forward, weight-gradient and
+  input-gradient products, in their im2col shapes (the fast engine's);
+* ``rnn`` (LSTM 64): the recurrence, 28 dependent pairs per step (h·W_h
+  forward, dz·W_hᵀ backward), each waiting for the last; then the products
+  that can be batched over the 28 steps (input projection, the two weight
+  gradients), as one large product each.
+
+It then times one ``fit`` epoch of the same model (fresh process, as
+bench_families.py does) and prints the floor as a share of a 5× budget
+(fit time / 5). A floor above the budget means no implementation that
+does these products on this CPU reaches 5×, before counting activations,
+norms, pooling, the optimizer or the validation pass.
+"""
+
+import argparse
+import time
+
+import bench_families  # noqa: F401  (puts the repository on sys.path)
+from bench_families import measure
+
+from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly)
+
+import tensorflow as tf  # noqa: E402
+
+STEPS, BATCH, TIME_STEPS, UNITS, FEATURES = 1875, 32, 28, 64, 28
+GATES = 4 * UNITS
+
+
+def timed(function, *arguments):
+    compiled = tf.function(function, jit_compile=True)
+    compiled(*arguments).numpy()
+    started = time.perf_counter()
+    compiled(*arguments).numpy()
+    return time.perf_counter() - started
+
+
+def products_per_epoch(shapes):
+    """Seconds for ``STEPS`` rounds of ``(M, K) @ (K, N)`` products, one per shape.
+
+    Each round scales the smaller operand by the last round's result, so XLA
+    cannot hoist a product out of the loop."""
+    pairs = [(tf.random.normal(left) * 0.01, tf.random.normal(right) * 0.01)
+             for left, right in shapes]
+
+    def epoch():
+        def body(step, carry):
+            total = carry
+            for left, right in pairs:
+                if left.shape.num_elements() < right.shape.num_elements():
+                    product = tf.matmul(left * (1 + carry), right)
+                else:
+                    product = tf.matmul(left, right * (1 + carry))
+                total += product[0, 0]
+            return step + 1, total * 1e-9
+        return tf.while_loop(lambda step, _: step < STEPS, body, (0, 0.0))[1]
+
+    return timed(epoch)
+
+
+def recurrence_per_epoch():
+    """Seconds for 1875 × 28 dependent forward/backward recurrent product pairs."""
+    weights = tf.random.normal((UNITS, GATES)) * 0.05
+    transposed = tf.transpose(weights)
+
+    def chain(state):
+        def body(step, state):
+            gates = tf.matmul(state, weights)
+            return step + 1, tf.tanh(tf.matmul(tf.tanh(gates), transposed))
+        return tf.while_loop(lambda step, _: step < STEPS * TIME_STEPS, body, (0, state))[1]
+
+    return timed(chain, tf.random.normal((BATCH, UNITS)))
+
+
+def cnn_floor():
+    pixels = BATCH * 28 * 28
+    return products_per_epoch([
+        ((pixels, 9), (9, 8)), ((9, pixels), (pixels, 8)),                # conv 1→8
+        ((pixels // 4, 72), (72, 16)), ((72, pixels // 4), (pixels // 4, 16)),
+        ((pixels // 4, 16), (16, 72)),                                    # conv 8→16
+        ((BATCH, 784), (784, 32)), ((784, BATCH), (BATCH, 32)), ((BATCH, 32), (32, 784)),
+    ])
+
+
+def rnn_floor():
+    rows = BATCH * TIME_STEPS
+    batched = products_per_epoch([
+        ((rows, FEATURES), (FEATURES, GATES)),    # input projection, all steps at once
+        ((FEATURES, rows), (rows, GATES)),        # its weight gradient
+        ((UNITS, rows), (rows, GATES)),           # the recurrent weight gradient
+    ])
+    return recurrence_per_epoch() + batched
+
+
+FLOORS = {
+    "cnn (8-16 filters, BN before)": ("im2col products", cnn_floor),
+    "rnn (LSTM 64, no norm)": ("recurrence + batched products", rnn_floor),
+}
+
+
+def main():
+    parse = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parse.parse_args()
+    print("| model | fit s/epoch | 5× budget s | matmul floor s | floor / budget |\n"
+          "|---|---|---|---|---|")
+    for name, (what, floor) in FLOORS.items():
+        fit = measure(name, "fit", 2)["seconds"][-1]
+        seconds = floor()
+        print(f"| {name} | {fit:.2f} | {fit / 5:.2f} | {seconds:.2f} ({what}) | "
+              f"{seconds / (fit / 5):.0%} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
