@@ -24,8 +24,7 @@ norms, pooling, the optimizer or the validation pass.
 import argparse
 import time
 
-import bench_families  # noqa: F401  (puts the repository on sys.path)
-from bench_families import measure
+from bench_families import measure  # importing it puts the repository on sys.path
 
 from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly)
 
