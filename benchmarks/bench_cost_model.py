@@ -35,8 +35,8 @@ VALIDATION_EXAMPLES = 10000
 
 
 def measure(model, examples, batch_size):
-    from normexp.config import RunSpec, validate_settings
-    from normexp.trainer import train_run
+    from normexp.config.study import RunSpec, validate_settings
+    from normexp.engine.trainer import train_run
 
     settings = validate_settings({"data": {"train_examples": examples},
                                   "train": {"epochs": 2, "batch_size": batch_size},
@@ -56,9 +56,9 @@ def fit(points):
 
 
 def main():
-    from normexp import tf_backend
+    from normexp.engine import tensorflow_backend
 
-    tf_backend.configure_threads(1)
+    tensorflow_backend.configure_threads(1)
     constants = {}
     for family in sys.argv[1:] or FAMILIES:
         model, examples = FAMILIES[family]

@@ -33,8 +33,8 @@ MODELS = {
 
 
 def child(model, engine, epochs):
-    from normexp.config import RunSpec, validate_settings
-    from normexp.trainer import train_run
+    from normexp.config.study import RunSpec, validate_settings
+    from normexp.engine.trainer import train_run
 
     settings = validate_settings({"data": {}, "train": {"engine": engine, "epochs": epochs,
                                                         "batch_size": 32}, "model": model},

@@ -26,7 +26,7 @@ import time
 
 from bench_families import measure  # importing it puts the repository on sys.path
 
-from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly)
+from normexp.engine import tensorflow_backend  # noqa: F401  (imports TensorFlow quietly)
 
 import tensorflow as tf  # noqa: E402
 

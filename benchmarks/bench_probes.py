@@ -30,7 +30,7 @@ SETTINGS = {"pre_activation": {"pre_activation": 2}, "bn_statistics": {"bn_stati
 def spec_for(batch_size, probes, folder):
     import yaml
 
-    from normexp.config import load_study
+    from normexp.config.study import load_study
 
     config = {"name": "probe_bench", "seeds": [0],
               "train": {"epochs": 4, "batch_size": batch_size, "probes": probes},
@@ -41,10 +41,10 @@ def spec_for(batch_size, probes, folder):
 
 
 def main():
-    from normexp import tf_backend
+    from normexp.engine import tensorflow_backend
 
-    tf_backend.configure_threads(1)
-    from normexp.trainer import train_run
+    tensorflow_backend.configure_threads(1)
+    from normexp.engine.trainer import train_run
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:

@@ -50,7 +50,7 @@ def ray_micro():
     """Per-task round trip, cold start and put of the MNIST splits on a local runtime."""
     import ray
 
-    from normexp import datasets
+    from normexp.data import datasets
 
     started = time.perf_counter()
     ray.init(num_cpus=CORES_PER_MACHINE, include_dashboard=False, log_to_driver=False)
@@ -58,7 +58,7 @@ def ray_micro():
 
     @ray.remote(num_cpus=1)
     def cold(size):
-        import normexp.tf_backend  # noqa: F401  (what a new worker pays: TensorFlow)
+        import normexp.engine.tensorflow_backend  # noqa: F401  (what a new worker pays: TensorFlow)
         return size
 
     started = time.perf_counter()
@@ -88,18 +88,19 @@ def ray_micro():
 
 def driver_store_cost(stored_out, repeats=30):
     """Seconds for the driver to store one result and write its events."""
-    from normexp import store, tensorboard_log
-    from normexp.config import load_study
-    from normexp.trainer import RunResult
+    from normexp.store import run_store
+    from normexp.store import tensorboard_log
+    from normexp.config.study import load_study
+    from normexp.engine.trainer import RunResult
 
     spec = load_study("bn_vs_ln").runs[0]
-    record = store.read_record(store.run_dir(stored_out, spec.study, spec.condition, spec.seed))
+    record = run_store.read_record(run_store.run_dir(stored_out, spec.study, spec.condition, spec.seed))
     keys = ("status", "diverged_epoch", "test", "parameters", "updates", "device", "seconds")
     result = RunResult(record["history"], *(record["meta"].get(key) for key in keys))
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
         for _ in range(repeats):
-            store.save_run(scratch, spec, result, {"versions": {}})
+            run_store.save_run(scratch, spec, result, {"versions": {}})
             tensorboard_log.write_run(scratch, spec, result.history)
         return (time.perf_counter() - started) / repeats
 
@@ -163,12 +164,12 @@ def report_overhead(walls, runs, store_cost, micro):
 
 def tensorboard_cost(repeats=50):
     """One real run (2 epochs, 1 thread): its steady epoch time vs writing its events."""
-    from normexp import tf_backend
+    from normexp.engine import tensorflow_backend
 
-    tf_backend.configure_threads(1)
-    from normexp import tensorboard_log
-    from normexp.config import load_study
-    from normexp.trainer import train_run
+    tensorflow_backend.configure_threads(1)
+    from normexp.store import tensorboard_log
+    from normexp.config.study import load_study
+    from normexp.engine.trainer import train_run
 
     spec = load_study("bn_vs_ln", {"epochs": 2, "seeds": [0]}).runs[3]  # ln_after
     result = train_run(spec)

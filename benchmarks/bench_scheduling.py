@@ -46,7 +46,8 @@ def contiguous_blocks(runs, jobs):
 
 
 def trial(kind, folder, epochs, study):
-    from normexp import cli, runner
+    from normexp import cli
+    from normexp.execution import runner
 
     if kind == "contiguous":
         runner.scheduled_chunks = contiguous_blocks

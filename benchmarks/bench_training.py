@@ -31,11 +31,12 @@ TRAIN_FLOPS_PER_EXAMPLE = 6  # forward 2, backward 4 multiply-adds per weight
 
 
 def child_article(epochs):
-    from normexp import datasets, tf_backend
+    from normexp.data import datasets
+    from normexp.engine import tensorflow_backend
     from normexp.models import build_model
-    from normexp.settings import ModelConfig
+    from normexp.config.sections import ModelConfig
 
-    keras = tf_backend.keras
+    keras = tensorflow_backend.keras
     (x_train, y_train, x_test, y_test), _ = datasets.load_raw("mnist")
     keras.utils.set_random_seed(0)
     model = build_model(ModelConfig(norm="layer"))
@@ -55,11 +56,11 @@ def child_article(epochs):
 
 
 def child_suite(epochs, threads):
-    from normexp import tf_backend
+    from normexp.engine import tensorflow_backend
 
-    tf_backend.configure_threads(threads)
-    from normexp.config import load_study
-    from normexp.trainer import train_run
+    tensorflow_backend.configure_threads(threads)
+    from normexp.config.study import load_study
+    from normexp.engine.trainer import train_run
 
     spec = next(run for run in load_study("article_ln", {"seeds": [0], "epochs": epochs}).runs
                 if run.variant == "ln_after")
@@ -68,9 +69,9 @@ def child_suite(epochs, threads):
 
 
 def child_matmul_peak():
-    from normexp import tf_backend
+    from normexp.engine import tensorflow_backend
 
-    tf = tf_backend.tf
+    tf = tensorflow_backend.tf
     a = tf.random.normal((2048, 2048))
     matmul = tf.function(lambda m: tf.matmul(m, m))
     matmul(a).numpy()

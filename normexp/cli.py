@@ -14,9 +14,12 @@ import signal
 import sys
 import traceback
 
-from normexp import config as config_module
-from normexp import datasets, ray_backend, report, runner, store, tensorboard_log
+from normexp.config.study import load_study, select_runs, study_record
+from normexp.data import datasets
 from normexp.errors import NormexpError
+from normexp.execution import ray_cluster, runner
+from normexp.report import study_report
+from normexp.store import run_store, tensorboard_log
 
 EPILOG = """examples:
   python run.py --config bn_vs_ln.yaml            train what is missing, then report
@@ -78,7 +81,7 @@ def main(argv=None):
     parse = parser()
     args = parse.parse_args(argv)
     if args.schema:
-        from normexp.json_schema import config_schema
+        from normexp.config.json_schema import config_schema
 
         print(json.dumps(config_schema(), indent=2))
         return 0
@@ -129,22 +132,22 @@ def raise_interrupt(signum, frame):
 def run(args):
     overrides = {key: value for key, value in (("seeds", args.seeds), ("epochs", args.epochs))
                  if value is not None}
-    study = config_module.load_study(args.config, overrides)
-    runs = config_module.select_runs(study, args.only)
+    study = load_study(args.config, overrides)
+    runs = select_runs(study, args.only)
     if args.report_only:
-        print(report.build_report(args.out, study.name))
+        print(study_report.build_report(args.out, study.name))
         return 0
     if args.dry_run:
         print(dry_run_listing(study, runner.plan(study, runs, args.out, args.force), args.out))
         return 0
-    ray_backend.check_backend(args.backend, args.address)
-    store.prepare(args.out, study.name)
+    ray_cluster.check_backend(args.backend, args.address)
+    run_store.prepare(args.out, study.name)
     if study.report.tensorboard:
         tensorboard_log.prepare(args.out, study.name)
-    with store.lock_study(args.out, study.name):
-        store.write_study(args.out, config_module.study_record(study))
+    with run_store.lock_study(args.out, study.name):
+        run_store.write_study(args.out, study_record(study))
         train(study, runs, args)
-    summary = report.build_report(args.out, study.name)
+    summary = study_report.build_report(args.out, study.name)
     if not args.quiet:
         print(summary)
     return 0
@@ -164,22 +167,22 @@ def train(study, runs, args):
     for data in {run.settings.data for run in plan.todo}:
         datasets.load(data.dataset, data.validation, args.data_dir or data.dir)  # fail now
     runner.dry_check(study, plan.todo)
-    from normexp import tf_backend  # imported by dry_check already; TensorFlow stays lazy
+    from normexp.engine import tensorflow_backend  # loaded by dry_check; TensorFlow stays lazy
 
     jobs = runner.choose_jobs(args.jobs or study.jobs, len(plan.todo))
     if args.backend == "ray":
         return train_on_ray(study, plan, args, jobs, on_stored)
     say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already done) "
-              f"on {tf_backend.device_name()} with {jobs} worker{'s' if jobs > 1 else ''}.")
+              f"on {tensorflow_backend.device_name()} with {jobs} worker{'s' if jobs > 1 else ''}.")
     runner.execute(plan, args.out, jobs, args.data_dir, args.quiet, on_stored)
 
 
 def train_on_ray(study, plan, args, jobs, on_stored):
-    with ray_backend.connected(args.address, jobs) as ray:
+    with ray_cluster.connected(args.address, jobs) as ray:
         where = f"the Ray cluster at {args.address}" if args.address else "a local Ray runtime"
         say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already "
-                  f"done) as Ray tasks on {where} ({ray_backend.cluster_cpus(ray)} CPUs).")
-        ray_backend.execute(plan, args.out, ray, args.data_dir, args.quiet, on_stored)
+                  f"done) as Ray tasks on {where} ({ray_cluster.cluster_cpus(ray)} CPUs).")
+        ray_cluster.execute(plan, args.out, ray, args.data_dir, args.quiet, on_stored)
 
 
 def say(args, message):

@@ -31,3 +31,8 @@ class StoreError(NormexpError):
 
 class StudyBusyError(StoreError):
     """Another process holds the study's lock."""
+
+
+def one_line_summary(error, limit=300):
+    """A library's error message (often several lines, sometimes pages) as one short line."""
+    return " ".join(str(error).split())[:limit]

@@ -84,7 +84,7 @@ def run_cli(*args, data_dir=None, cwd=ROOT, timeout=300, **popen):
 
 def fake_result(val_accuracy, status="complete"):
     """A ``RunResult`` with the given validation curve, for report and store tests."""
-    from normexp.trainer import RunResult
+    from normexp.engine.trainer import RunResult
 
     epochs = len(val_accuracy)
     history = {"epoch": list(range(1, epochs + 1)), "loss": [0.3] * epochs,

@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from normexp import claims, cli, report_claims, stats, store
-from normexp.config import load_study, study_record
+from normexp.report import claims
+from normexp import cli
+from normexp.report import claims_page
+from normexp.report import stats
+from normexp.store import run_store
+from normexp.config.study import load_study, study_record
 from normexp.errors import ConfigError
 from tests.conftest import TINY_STUDY, fake_result, write_config
 
@@ -90,11 +94,11 @@ def stored_study(tmp_path, entries, values):
     """Store fake runs whose final validation accuracy is ``values[(variant, batch)][seed]``."""
     study = load_study(write_config(tmp_path, with_claims(*entries)))
     out = tmp_path / "out"
-    store.prepare(out, study.name)
-    store.write_study(out, study_record(study))
+    run_store.prepare(out, study.name)
+    run_store.write_study(out, study_record(study))
     for spec in study.runs:
         accuracy = values[(spec.variant, spec.settings.train.batch_size)][spec.seed]
-        store.save_run(out, spec, fake_result([0.5, accuracy]), {})
+        run_store.save_run(out, spec, fake_result([0.5, accuracy]), {})
     return out
 
 
@@ -107,7 +111,7 @@ def test_verdicts_holm_levels_and_the_page(tmp_path):
                claim(id="3", at={"train.batch_size": 64}),
                claim(id="4", at={"train.batch_size": 64}, direction="equal", margin=0.02)]
     out = stored_study(tmp_path, entries, values)
-    judged = report_claims.judge_folders([out])
+    judged = claims_page.judge_folders([out])
     verdict = {entry.claim["id"]: entry for entry in judged}
     assert verdict["1"].verdict == "supported" and verdict["2"].verdict == "contradicted"
     assert verdict["3"].verdict == "not detected" and verdict["4"].verdict == "supported"
@@ -119,7 +123,7 @@ def test_verdicts_holm_levels_and_the_page(tmp_path):
     page = out / "CLAIMS.md"
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- claims:start -->\nold\n<!-- claims:end -->\nrest\n")
-    assert report_claims.main([str(out), "--readme", str(readme)]) == 0
+    assert claims_page.main([str(out), "--readme", str(readme)]) == 0
     text = page.read_text()
     assert "| 1 | BN is worse at batch 8 | bn_after · batch 8 − no_norm · batch 8, final " \
            "validation accuracy: **−6.00 pp** [−6.64, −5.36] (98.75% CI), n=5/5 |" in text
@@ -148,16 +152,16 @@ def test_a_difference_of_differences_is_judged_and_shown(tmp_path):
     gain_at_8 = claim(id="1", direction="higher", minus={
         "variant": "bn_after", "against": "no_norm", "at": {"train.batch_size": 64}})
     out = stored_study(tmp_path, [gain_at_8], values)
-    [entry] = report_claims.judge_folders([out])
+    [entry] = claims_page.judge_folders([out])
     assert entry.test.estimate == pytest.approx((0.96 - 0.90) - (0.96 - 0.95))
     assert entry.test.sizes == (5, 5, 5, 5) and entry.verdict == "supported"
-    assert report_claims.measurement(entry).startswith(
+    assert claims_page.measurement(entry).startswith(
         "(bn_after · batch 8 − no_norm · batch 8) − (bn_after · batch 64 − no_norm · batch 64)"
         ", final validation accuracy: **+5.00 pp**")
 
 
 def test_missing_folder_is_one_line(tmp_path, capsys):
-    assert report_claims.main([str(tmp_path / "nowhere")]) == 2
+    assert claims_page.main([str(tmp_path / "nowhere")]) == 2
     assert "no such folder" in capsys.readouterr().err
 
 

@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from normexp import cli, store
-from normexp.config import load_study
+from normexp import cli
+from normexp.store import run_store
+from normexp.config.study import load_study
 from tests.conftest import ROOT, TINY_STUDY, fake_result, run_cli, write_config
 
 
@@ -73,8 +74,8 @@ def test_parallel_store_equals_sequential_store(tmp_path, tiny_config, tiny_data
 def test_dry_run_lists_every_run_and_whether_it_is_done(tmp_path, tiny_config, capsys):
     out = tmp_path / "o"
     study = load_study(tiny_config)
-    store.prepare(out, study.name)
-    store.save_run(out, study.runs[1], fake_result([0.9, 0.95]), {})  # no_norm, seed 1
+    run_store.prepare(out, study.name)
+    run_store.save_run(out, study.runs[1], fake_result([0.9, 0.95]), {})  # no_norm, seed 1
     before = sorted(out.rglob("*"))
     assert cli.main(["--config", str(tiny_config), "--out", str(out), "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from normexp.config import load_study, select_runs
+from normexp.config.study import load_study, select_runs
 from normexp.errors import ConfigError
 from tests.conftest import TINY_STUDY, write_config
 
@@ -45,7 +45,7 @@ def test_shipped_configs_resolve():
 def test_claim_configs_meet_the_issue_rules():
     """Every claim study: >= 5 seeds, opens with its run command and runtime; the batch
     sweep spans 2..256; the learning-rate sweep starts at 0.01 with plain SGD."""
-    from normexp.config_file import resolve_path
+    from normexp.config.files import resolve_path
 
     paths = sorted((resolve_path("bn_vs_ln").parent / "claims").glob("*.yaml"))
     assert len(paths) >= 5
@@ -118,7 +118,7 @@ def test_fields_added_later_keep_old_fingerprints_at_their_defaults(tmp_path):
     import hashlib
     import json
 
-    from normexp.settings import settings_to_dict
+    from normexp.config.sections import settings_to_dict
 
     run = study_from(tmp_path).runs[0]
     old = settings_to_dict(run.settings)

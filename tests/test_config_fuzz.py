@@ -20,8 +20,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from normexp import cli, runner
-from normexp.config import load_study
+from normexp import cli
+from normexp.execution import runner
+from normexp.config.study import load_study
 from normexp.errors import ConfigError
 from tests.conftest import ROOT, TINY_STUDY
 

@@ -7,7 +7,8 @@ import struct
 import numpy as np
 import pytest
 
-from normexp import datasets, idx_files
+from normexp.data import datasets
+from normexp.data import idx_files
 from normexp.errors import DataError
 from tests.conftest import write_tiny_mnist
 

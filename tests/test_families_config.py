@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from normexp import cli
-from normexp.config import load_study
+from normexp.config.study import load_study
 from normexp.errors import ConfigError
 from tests.conftest import TINY_STUDY, write_config
 

@@ -5,10 +5,10 @@ import copy
 import numpy as np
 import pytest
 
-from normexp.config import load_study
+from normexp.config.study import load_study
 from normexp.models import build_model, parameter_counts
-from normexp.models.configs import CnnConfig, RnnConfig
-from normexp.trainer import train_run
+from normexp.config.families import CnnConfig, RnnConfig
+from normexp.engine.trainer import train_run
 from tests.conftest import TINY_STUDY, write_config
 
 IMAGES = np.random.default_rng(0).random((6, 28, 28)).astype("float32")

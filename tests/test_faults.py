@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from normexp import cli, store
-from normexp.config import load_study
+from normexp import cli
+from normexp.store import run_store
+from normexp.config.study import load_study
 from tests.conftest import ROOT, TINY_STUDY, write_config
 
 # Four runs of a few seconds each: long enough to be interrupted mid-study, short enough to
@@ -44,11 +45,11 @@ def wait_for_finished_runs(out, count, process, timeout=180):
 def check_store(out, config):
     """Every run with a completion marker is a valid record of the current config."""
     study = load_study(config)
-    states = {(spec.condition, spec.seed): store.run_state(out, spec)[0] for spec in study.runs}
+    states = {(spec.condition, spec.seed): run_store.run_state(out, spec)[0] for spec in study.runs}
     assert set(states.values()) <= {"done", "missing", "corrupt"}
     for folder in out.glob("*/runs/*/seed_*"):
         if (folder / "meta.json").exists():
-            store.read_record(folder)
+            run_store.read_record(folder)
     return states
 
 
@@ -91,8 +92,8 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path, tiny_data_dir,
 HOLD_LOCK = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from normexp import store
-with store.lock_study(sys.argv[2], "tiny"):
+from normexp.store import run_store
+with run_store.lock_study(sys.argv[2], "tiny"):
     print("locked", flush=True)
     time.sleep(300)
 """
@@ -100,7 +101,7 @@ with store.lock_study(sys.argv[2], "tiny"):
 
 def test_second_process_on_the_same_study_is_refused(tmp_path, capsys):
     config, out = write_config(tmp_path, TINY_STUDY), tmp_path / "out"
-    store.prepare(out, "tiny")
+    run_store.prepare(out, "tiny")
     (out / "tiny" / "study.json").write_text('{"written by": "the first process"}')
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(ROOT), str(out)],
                               stdout=subprocess.PIPE, text=True)
@@ -115,7 +116,7 @@ def test_second_process_on_the_same_study_is_refused(tmp_path, capsys):
     finally:
         holder.kill()
         holder.wait()
-    with store.lock_study(out, "tiny"):  # the OS released the killed holder's lock
+    with run_store.lock_study(out, "tiny"):  # the OS released the killed holder's lock
         pass
 
 

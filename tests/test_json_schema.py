@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from normexp import cli
-from normexp.config_file import CONFIG_DIR
+from normexp.config.files import CONFIG_DIR
 
 
 @pytest.fixture(scope="module")

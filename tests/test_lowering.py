@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from normexp import tf_backend
+from normexp.engine import tensorflow_backend
 from normexp.models import build_model, lowering
-from normexp.models.configs import CnnConfig
+from normexp.config.families import CnnConfig
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
@@ -116,12 +116,12 @@ def test_the_whole_model_forward_equals_keras_in_both_modes():
 
 
 def test_the_fast_engine_uses_xla_only_where_every_spatial_layer_is_lowered():
-    assert tf_backend.use_xla(cnn())
-    assert not tf_backend.use_xla(cnn(dropout=0.2))  # XLA's dropout masks are slow
+    assert tensorflow_backend.use_xla(cnn())
+    assert not tensorflow_backend.use_xla(cnn(dropout=0.2))  # XLA's dropout masks are slow
     strided = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(2, 3, strides=2)])
-    assert not lowering.covers(strided) and not tf_backend.use_xla(strided)
+    assert not lowering.covers(strided) and not tensorflow_backend.use_xla(strided)
     mlp = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-    assert tf_backend.lowered_forward(mlp) is mlp  # nothing to lower: the model itself
+    assert tensorflow_backend.lowered_forward(mlp) is mlp  # nothing to lower: the model itself
 
 
 @pytest.mark.parametrize("norm", ["batch", "layer", "none"])
@@ -140,7 +140,7 @@ def test_the_fast_engine_steps_as_keras_steps(norm):
     generator = np.random.default_rng(3)
     pixels = generator.integers(0, 256, (96, 28, 28)).astype("uint8")
     labels = generator.integers(0, 10, 96).astype("int32")
-    program = tf_backend.CompiledEpochs(fast_model, fast_optimizer, 32, pixels, labels)
+    program = tensorflow_backend.CompiledEpochs(fast_model, fast_optimizer, 32, pixels, labels)
     assert program.forward is not fast_model  # the lowered forward pass
     loss = keras.losses.SparseCategoricalCrossentropy()
 
@@ -155,6 +155,6 @@ def test_the_fast_engine_steps_as_keras_steps(norm):
         order = np.random.default_rng(epoch).permutation(96).astype("int32")
         program.train_epoch(order)
         for batch in order.reshape(3, 32):
-            step(tf_backend.to_unit_float(pixels[batch]), labels[batch])
+            step(tensorflow_backend.to_unit_float(pixels[batch]), labels[batch])
     for mine, theirs in zip(fast_model.variables, reference.variables):
         np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-5, err_msg=mine.path)

@@ -3,7 +3,7 @@
 import pytest
 
 from normexp.models import build_model, parameter_counts
-from normexp.settings import ModelConfig
+from normexp.config.sections import ModelConfig
 
 BASE_TRAINABLE = 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10   # 109,386
 DENSE_BIASES = 128 + 64
@@ -106,9 +106,9 @@ def test_kernel_initializer_and_its_arguments_reach_every_dense_layer():
     (ModelConfig(dropout=0.2), False),       # XLA's mask RNG is ~70x slower on a CPU
 ])
 def test_the_fast_engine_leaves_xla_for_dropout_on_a_cpu(config, xla):
-    from normexp import tf_backend
+    from normexp.engine import tensorflow_backend
 
-    assert tf_backend.use_xla(build_model(config)) is xla
+    assert tensorflow_backend.use_xla(build_model(config)) is xla
 
 
 def test_default_initialization_is_plain_keras():

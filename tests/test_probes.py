@@ -5,12 +5,14 @@ import copy
 import numpy as np
 import pytest
 
-from normexp import datasets, probes, tf_backend
-from normexp.config import load_study
+from normexp.data import datasets
+from normexp.engine import probes
+from normexp.engine import tensorflow_backend
+from normexp.config.study import load_study
 from normexp.errors import ConfigError
 from normexp.models import build_model
-from normexp.settings import ModelConfig, ProbeConfig
-from normexp.trainer import train_run
+from normexp.config.sections import ModelConfig, ProbeConfig
+from normexp.engine.trainer import train_run
 from tests.conftest import TINY_STUDY, write_config
 
 import keras  # noqa: E402  (after normexp: TensorFlow is imported quietly)
@@ -30,12 +32,12 @@ def probe_set(tiny_data_dir, norm, batch_size=16, placement="before"):
 def test_batch_statistics_forward_is_keras_training_mode(tiny_data_dir):
     probe, model = probe_set(tiny_data_dir, "batch", batch_size=64)
     x = probe.x_probe
-    inference = model(tf_backend.to_unit_float(tf.constant(x)), training=False)
+    inference = model(tensorflow_backend.to_unit_float(tf.constant(x)), training=False)
     # Several branches in one pass share the per-example layers; each must still be exact.
     ours, moving = (output[0] for output in probe.passes(
         x, ((1, "batch"), (1, "moving")), None, None))
     np.testing.assert_allclose(np.asarray(moving), np.asarray(inference), atol=1e-5)
-    theirs = model(tf_backend.to_unit_float(tf.constant(x)), training=True)  # moves averages
+    theirs = model(tensorflow_backend.to_unit_float(tf.constant(x)), training=True)  # moves averages
     np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), atol=1e-5)
 
 
@@ -79,7 +81,7 @@ def test_gradient_norms_match_a_training_step(tiny_data_dir):
     probe, model = probe_set(tiny_data_dir, "batch", batch_size=64)
     x, y = probe.x_probe, probe.y_probe.astype(np.int32)
     with tf.GradientTape() as tape:
-        output = model(tf_backend.to_unit_float(tf.constant(x)), training=True)
+        output = model(tensorflow_backend.to_unit_float(tf.constant(x)), training=True)
         loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, output))
     gradients = tape.gradient(loss, model.trainable_variables)
     expected = np.sqrt(sum(float(tf.reduce_sum(g ** 2)) for v, g in zip(

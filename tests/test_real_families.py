@@ -6,9 +6,9 @@ import hashlib
 
 import numpy as np
 
-from normexp import datasets
-from normexp.config import load_study
-from normexp.trainer import train_run
+from normexp.data import datasets
+from normexp.config.study import load_study
+from normexp.engine.trainer import train_run
 from tests.conftest import TINY_STUDY, write_config
 
 # MD5 of each uncompressed IDX file, as published with Fashion-MNIST

@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from normexp.config import load_study
-from normexp.trainer import train_run
+from normexp.config.study import load_study
+from normexp.engine.trainer import train_run
 from tests.conftest import ROOT
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from normexp.models.norms import NORMS
-from normexp.optimizers import ACTIVATIONS, OPTIMIZERS
+from normexp.config.norms import NORMS
+from normexp.config.optimizers import ACTIVATIONS, OPTIMIZERS
 from normexp.registry import Registry
 
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from normexp import report_data, store
-from normexp.config import load_study, study_record
-from normexp.report import build_report
+from normexp.report import condition_data
+from normexp.store import run_store
+from normexp.config.study import load_study, study_record
+from normexp.report.study_report import build_report
 from tests.conftest import TINY_STUDY, fake_result, write_config
 
 ARTICLE_STYLE = copy.deepcopy(TINY_STUDY)
@@ -25,14 +26,14 @@ result = fake_result
 
 def build(tmp_path, data, accuracies):
     study = load_study(write_config(tmp_path, data))
-    store.prepare(tmp_path / "out", study.name)
-    store.write_study(tmp_path / "out", study_record(study))
+    run_store.prepare(tmp_path / "out", study.name)
+    run_store.write_study(tmp_path / "out", study_record(study))
     for spec in study.runs:
         values = accuracies.get((spec.variant, spec.seed))
         if values == "diverged":
-            store.save_run(tmp_path / "out", spec, result([float("nan")], "diverged"), {})
+            run_store.save_run(tmp_path / "out", spec, result([float("nan")], "diverged"), {})
         elif values is not None:
-            store.save_run(tmp_path / "out", spec, result(values), {})
+            run_store.save_run(tmp_path / "out", spec, result(values), {})
     text = build_report(tmp_path / "out", study.name)
     return text, (tmp_path / "out" / study.name)
 
@@ -100,10 +101,11 @@ def test_sweep_figure_csv_columns_and_diverged_fraction(tmp_path):
     assert {(row["variant"], row["train.batch_size"]) for row in rows} == {
         ("no_norm", "8"), ("no_norm", "64"), ("bn_after", "8"), ("bn_after", "64")}
     study = load_study(write_config(tmp_path, data))
-    records, _, _ = store.load_expected(tmp_path / "out", study_record(study))
-    conditions = report_data.collect(records, study_record(study), 0.95)
-    from normexp import report_plots, report_sweep
-    figure = report_sweep.sweep_figure(conditions, report_plots.variant_colors(study.variants),
+    records, _, _ = run_store.load_expected(tmp_path / "out", study_record(study))
+    conditions = condition_data.collect(records, study_record(study), 0.95)
+    from normexp.report import plots
+    from normexp.report import sweeps
+    figure = sweeps.sweep_figure(conditions, plots.variant_colors(study.variants),
                                        "train.batch_size")
     accuracy_axis, _, diverged_axis = figure.axes
     assert accuracy_axis.get_xscale() == "log"
@@ -119,14 +121,15 @@ def test_sweep_figure_styles_other_points_and_drops_an_empty_diverged_panel(tmp_
     data["sweep"] = {"train.batch_size": [8, 64], "model.dropout": [0.0, 0.5]}
     study = load_study(write_config(tmp_path, data))
     out = tmp_path / "out"
-    store.prepare(out, study.name)
-    store.write_study(out, study_record(study))
+    run_store.prepare(out, study.name)
+    run_store.write_study(out, study_record(study))
     for spec in study.runs:
-        store.save_run(out, spec, fake_result([0.5, 0.9 + 0.01 * spec.seed]), {})
-    records, _, _ = store.load_expected(out, study_record(study))
-    conditions = report_data.collect(records, study_record(study), 0.95)
-    from normexp import report_plots, report_sweep
-    figure = report_sweep.sweep_figure(conditions, report_plots.variant_colors(study.variants),
+        run_store.save_run(out, spec, fake_result([0.5, 0.9 + 0.01 * spec.seed]), {})
+    records, _, _ = run_store.load_expected(out, study_record(study))
+    conditions = condition_data.collect(records, study_record(study), 0.95)
+    from normexp.report import plots
+    from normexp.report import sweeps
+    figure = sweeps.sweep_figure(conditions, plots.variant_colors(study.variants),
                                        "train.batch_size")
     assert len(figure.axes) == 2 and "no seed diverged" in figure._suptitle.get_text()
     styles = {container.get_label(): container.lines[0].get_linestyle()
@@ -181,8 +184,8 @@ def test_diverged_runs_stay_out_of_curves_and_statistics(tmp_path):
                   ("no_norm", 2): [0.92, 0.96]}
     study = load_study(write_config(tmp_path, ARTICLE_STYLE))
     build(tmp_path, ARTICLE_STYLE, accuracies)
-    records, _, _ = store.load_expected(tmp_path / "out", study_record(study))
-    condition = report_data.collect(records, study_record(study), 0.95)[0]
+    records, _, _ = run_store.load_expected(tmp_path / "out", study_record(study))
+    condition = condition_data.collect(records, study_record(study), 0.95)[0]
     assert condition.seeds == [0, 2] and condition.diverged == [(1, 1)]
     assert condition.curves["val_accuracy"].tolist() == [[0.90, 0.94], [0.92, 0.96]]
     assert condition.per_seed["val_accuracy"] == [0.94, 0.96]

@@ -4,8 +4,10 @@ import copy
 
 import pytest
 
-from normexp import model_size, runner, tf_backend
-from normexp.config import load_study
+from normexp.config import model_size
+from normexp.execution import runner
+from normexp.engine import tensorflow_backend
+from normexp.config.study import load_study
 from tests.conftest import TINY_STUDY, write_config
 
 
@@ -59,7 +61,7 @@ def test_default_jobs_is_one_per_core_within_memory(monkeypatch, cores, memory, 
                                                     expected):
     monkeypatch.setattr(runner.os, "cpu_count", lambda: cores)
     monkeypatch.setattr(model_size, "physical_memory", lambda: memory)
-    monkeypatch.setattr(tf_backend, "device_name", lambda: "CPU")
+    monkeypatch.setattr(tensorflow_backend, "device_name", lambda: "CPU")
     assert runner.choose_jobs(None, pending) == expected
     assert runner.choose_jobs(5, pending) == min(5, pending)
 

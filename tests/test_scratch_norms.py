@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 
 from normexp.models import build_model
-from normexp.models.configs import CnnConfig, MlpConfig
+from normexp.config.families import CnnConfig, MlpConfig
 
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
 STEPS = 5

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from normexp.stats import difference_interval, mean_interval, verdict
+from normexp.report.stats import difference_interval, mean_interval, verdict
 
 
 def test_mean_interval_matches_the_t_formula():
@@ -34,7 +34,7 @@ def test_verdicts():
 
 
 def test_prediction_interval_is_wider_than_the_mean_interval():
-    from normexp.stats import prediction_interval
+    from normexp.report.stats import prediction_interval
 
     values = [0.970, 0.975, 0.972, 0.978, 0.974]
     mean, half = mean_interval(values)

@@ -8,8 +8,9 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import metadata
 
-from normexp import cli, tensorboard_log
-from normexp.config import load_study
+from normexp import cli
+from normexp.store import tensorboard_log
+from normexp.config.study import load_study
 from tests.conftest import TINY_STUDY, write_config, write_tiny_mnist
 
 TAGS = {"accuracy/train": "accuracy", "accuracy/validation": "val_accuracy",

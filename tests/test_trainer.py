@@ -6,9 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from normexp import datasets, idx_files, tf_backend
-from normexp.config import load_study
-from normexp.trainer import FastEngine, FitEngine, build_for_run, epoch_orders, train_run
+from normexp.data import datasets
+from normexp.data import idx_files
+from normexp.engine import tensorflow_backend
+from normexp.config.study import load_study
+from normexp.engine.trainer import FastEngine, FitEngine, build_for_run, epoch_orders, train_run
 from tests.conftest import TINY_STUDY, require_real_data, write_config, write_tiny_mnist
 
 
@@ -96,7 +98,7 @@ def indexed_data_dir(folder, count=96):
     return folder
 
 
-class BatchRecorder(tf_backend.keras.layers.Layer):
+class BatchRecorder(tensorflow_backend.keras.layers.Layer):
     """Identity layer that records the indices of the examples it sees (eager only)."""
 
     def __init__(self, seen, **kwargs):
@@ -112,7 +114,7 @@ class BatchRecorder(tf_backend.keras.layers.Layer):
 def test_fit_engine_feeds_a_new_seeded_order_every_epoch(tmp_path):
     # Watch what model.fit really feeds: a recording layer, run eagerly. A seeded
     # fit(shuffle=True) would feed one order three times.
-    keras = tf_backend.keras
+    keras = tensorflow_backend.keras
     spec = engine_spec(tmp_path, "none", "after", epochs=3, batch_size=16, seed=7)
     splits = datasets.load("mnist", "test", str(indexed_data_dir(tmp_path / "indexed")))
     seen = []
@@ -147,9 +149,9 @@ def test_divergence_stops_the_run_and_is_recorded(tmp_path, tiny_data_dir, engin
 
 
 def test_reused_program_gives_the_same_run(tmp_path, tiny_data_dir):
-    tf_backend.clear_compiled_cache()
+    tensorflow_backend.clear_compiled_cache()
     cold = train_run(spec_for(tmp_path, seed=1), data_dir=tiny_data_dir)
-    tf_backend.clear_compiled_cache()
+    tensorflow_backend.clear_compiled_cache()
     train_run(spec_for(tmp_path, seed=0), data_dir=tiny_data_dir)
     warm = train_run(spec_for(tmp_path, seed=1), data_dir=tiny_data_dir)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -178,10 +180,10 @@ def test_compiled_program_is_not_reused_across_training_sets(tmp_path):
     first = write_tiny_mnist(tmp_path / "first", seed=0)
     second = write_tiny_mnist(tmp_path / "second", seed=1)
     spec = spec_for(tmp_path, seed=0)
-    tf_backend.clear_compiled_cache()
+    tensorflow_backend.clear_compiled_cache()
     train_run(spec, data_dir=first)
     warm = train_run(spec, data_dir=second)
-    tf_backend.clear_compiled_cache()
+    tensorflow_backend.clear_compiled_cache()
     cold = train_run(spec, data_dir=second)
     assert warm.history["loss"] == cold.history["loss"]
     assert warm.history["val_accuracy"] == cold.history["val_accuracy"]

@@ -1,41 +1,24 @@
-"""Model families: ``model.family`` → its config class and its builder module.
+"""Model families: build the Keras model a ``model`` config section describes.
 
-This package is TensorFlow-free at import (configs are validated before
-TensorFlow loads); a family's builder module imports Keras when first used.
+This package is TensorFlow-free at import; a family's builder module imports
+Keras when first used. The family registry (config class and builder module
+per ``model.family``) lives in ``normexp.config.families``.
 
 * ``mlp`` (``mlp.py``): the article's fully connected network;
 * ``cnn`` (``cnn.py``): Conv2D blocks then a dense head;
 * ``rnn`` (``rnn.py``): the image read row by row, 28 steps of 28 features;
 * ``layers.py``: from-scratch BatchNormalization and LayerNormalization;
   ``recurrent_cell.py``: the LayerNorm-inside-the-cell recurrent cell;
-* ``norms.py``: the norm registry; ``configs.py``: each family's config fields.
+* ``norms.py``: norm layers from the norm registry (``normexp.config.norms``);
+* ``lowering.py``: convolutions and poolings as matmuls and reshapes, for XLA.
 
 Adding a family is one ``FAMILIES.register`` line, a config class and a module
 with ``build(model_config, input_shape, classes)``.
 """
 
-import dataclasses
 import importlib
-import typing
 
-from normexp.models.configs import CnnConfig, MlpConfig, RnnConfig
-from normexp.registry import Registry
-
-
-@dataclasses.dataclass(frozen=True)
-class Family:
-    config_class: type
-    module: str
-
-
-FAMILIES = Registry("model family")
-FAMILIES.register("mlp", Family(MlpConfig, "normexp.models.mlp"))
-FAMILIES.register("cnn", Family(CnnConfig, "normexp.models.cnn"))
-FAMILIES.register("rnn", Family(RnnConfig, "normexp.models.rnn"))
-
-# The annotation of ``RunSettings.model``: the schema picks the member by ``family``.
-ModelSection = typing.Union[tuple(FAMILIES.get(name).config_class
-                                  for name in ("mlp", *sorted(set(FAMILIES.names()) - {"mlp"})))]
+from normexp.config.families import FAMILIES
 
 
 def build_model(model_config, input_shape=(28, 28), classes=10):

@@ -11,10 +11,10 @@ variant shares the same head. What each norm normalizes over in a conv block
 is listed in ``normexp.models.norms``.
 """
 
-from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly, before keras)
+import keras
+
 from normexp.models.mlp import normalized_block
 
-import keras  # noqa: E402
 
 POOLING_LAYERS = {"max": "MaxPooling2D", "average": "AveragePooling2D"}
 

@@ -7,10 +7,9 @@ steps, and gradients with respect to the inputs, gamma and beta.
 Registered as the norms ``batch_scratch`` and ``layer_scratch``.
 """
 
-from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly, before keras)
 
-import keras  # noqa: E402
-from keras import ops  # noqa: E402
+import keras
+from keras import ops
 
 
 def normalize(inputs, mean, variance, epsilon, gamma=None, beta=None):

@@ -14,10 +14,10 @@ with the dropout just before the norm layer (``dropout_position: before_norm``).
 layer's kernel starts from ``kernel_initializer`` (``{name, **arguments}``).
 """
 
-from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly, before keras)
-from normexp.models.norms import NORMS
+import keras
 
-import keras  # noqa: E402
+from normexp.config.norms import NORMS
+from normexp.models.norms import build_norm
 
 
 def build(model_config, input_shape=(28, 28), classes=10):
@@ -55,8 +55,8 @@ def normalized_block(model_config, make_linear, index, kind):
     Shared by every family whose blocks are a linear map, a norm and an activation.
     """
     norm = NORMS.get(model_config.norm)
-    norm_layer = norm.build(dict(model_config.norm_args), f"{model_config.norm}_norm_{index}",
-                            kind)
+    norm_layer = build_norm(model_config.norm, dict(model_config.norm_args),
+                            f"{model_config.norm}_norm_{index}", kind)
     activation = model_config.activation
     if norm_layer is None:
         block = [make_linear(activation, True)]

@@ -1,98 +1,30 @@
-"""The normalization registry: config name → layer, for each kind of tensor it normalizes.
+"""Norm layers built from their registry entries (``normexp.config.norms``).
 
-Three kinds of tensor reach a norm: ``dense`` (batch, features) in the MLP and
-the CNN's head, ``conv`` (batch, height, width, channels) in the CNN, and
-``sequence`` (batch, time, features) between stacked recurrent layers.
-
-* ``batch``  (BatchNormalization): ``y = gamma * (h - mean) / sqrt(var + eps) + beta``,
-  statistics per feature/channel over every other axis of the batch (examples,
-  and pixels or time steps); moving averages replace them at inference.
-* ``layer``  (LayerNormalization): statistics per example. Dense and sequence:
-  over the features (per time step). Conv: over height, width and channels
-  together, with one gamma/beta per channel (Ba et al.'s "all hidden units of a
-  layer", Wu & He's GroupNorm with one group); this is Keras'
-  ``GroupNormalization(groups=1)``. Keras' ``LayerNormalization`` with its
-  default ``axis=-1`` would instead normalize each pixel's channel vector on its
-  own, and with ``axis=[1, 2, 3]`` it would learn a gamma per pixel, making its
-  parameter count differ from BN/GN/IN by a factor of height × width.
-* ``group``  (GroupNormalization): per example, per group of ``groups`` channels
-  (over the pixels too in conv); ``groups`` must divide the channels.
-* ``instance`` (GroupNormalization with one channel per group): per example and
-  channel, over the pixels; conv only (on a feature vector it would zero everything).
-* ``rms``    (RMSNormalization): ``y = gamma * h / sqrt(mean(h^2) + eps)``; no shift.
-* ``batch_scratch``, ``layer_scratch``: the same math written out in
-  ``normexp.models.layers`` and tested against Keras' layers.
-* ``none``: no layer.
-
-Adding a norm is one ``NORMS.register`` line naming the layer class.
+The registry says which Keras class (or from-scratch class of
+``normexp.models.layers``) a norm name means, per kind of tensor; this module
+constructs it. Kinds: ``dense`` (batch, features), ``conv`` (batch, height,
+width, channels), ``sequence`` (batch, time, features).
 """
 
-import dataclasses
+import keras
 
-from normexp.registry import Registry
-
-ALL_FAMILIES = ("mlp", "cnn", "rnn")
+from normexp.config.norms import NORMS
 
 
-@dataclasses.dataclass(frozen=True)
-class Norm:
-    """How to build one norm layer and whether it brings its own shift (beta).
-
-    ``shift_argument`` is the constructor keyword that switches the shift off
-    (``center``), or None when the layer never has one. ``conv`` overrides the
-    class and default arguments on image tensors. ``families`` lists the model
-    families it applies to; ``in_cell`` says it can sit inside a recurrent cell.
-    ``scratch`` marks the from-scratch layers of ``normexp.models.layers``.
-    """
-
-    layer_class: str | None
-    shift_argument: str | None = None
-    defaults: dict = dataclasses.field(default_factory=dict)
-    conv: tuple | None = None           # (layer_class, defaults) for conv tensors
-    families: tuple = ALL_FAMILIES
-    in_cell: bool = False
-    scratch: bool = False
-
-    def build(self, norm_args, name, kind="dense"):
-        if self.layer_class is None:
-            return None
-        class_name, defaults = self.layer_class, self.defaults
-        if kind == "conv" and self.conv is not None:
-            class_name, defaults = self.conv
-        return self.layer_type(class_name)(name=name, **{**defaults, **norm_args})
-
-    def layer_type(self, class_name):
-        if self.scratch:
-            from normexp.models import layers
-
-            return getattr(layers, class_name)
-        import keras
-
-        return getattr(keras.layers, class_name)
-
-    def has_shift(self, norm_args):
-        if self.layer_class is None or self.shift_argument is None:
-            return False
-        return bool(norm_args.get(self.shift_argument, True))
-
-    def groups(self, norm_args):
-        """Channels per example are split into this many groups (None: not grouped)."""
-        if self.layer_class != "GroupNormalization":
-            return None
-        return norm_args.get("groups", self.defaults.get("groups", 32))
+def build_norm(norm_name, norm_args, name, kind="dense"):
+    """The layer for ``norm_name`` with ``norm_args`` over the registry's defaults, or None."""
+    norm = NORMS.get(norm_name)
+    if norm.layer_class is None:
+        return None
+    class_name, defaults = norm.layer_class, norm.defaults
+    if kind == "conv" and norm.conv is not None:
+        class_name, defaults = norm.conv
+    return layer_type(norm, class_name)(name=name, **{**defaults, **norm_args})
 
 
-NORMS = Registry("norm")
-NORMS.register("none", Norm(None))
-NORMS.register("batch", Norm("BatchNormalization", "center"))
-NORMS.register("layer", Norm("LayerNormalization", "center",
-                             conv=("GroupNormalization", {"groups": 1}), in_cell=True))
-NORMS.register("group", Norm("GroupNormalization", "center", families=("mlp", "cnn")))
-NORMS.register("instance", Norm("GroupNormalization", "center", {"groups": -1},
-                                families=("cnn",)))
-NORMS.register("rms", Norm("RMSNormalization"))
-NORMS.register("batch_scratch", Norm("BatchNormalization", "center", scratch=True))
-NORMS.register("layer_scratch", Norm("LayerNormalization", "center", scratch=True,
-                                     conv=("LayerNormalization", {"axis": (1, 2, 3)})))
+def layer_type(norm, class_name):
+    if norm.scratch:
+        from normexp.models import layers
 
-PLACEMENTS = ("after", "before")
+        return getattr(layers, class_name)
+    return getattr(keras.layers, class_name)

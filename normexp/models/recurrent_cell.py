@@ -6,11 +6,11 @@ normalization of the vector ``v`` over its features, per example and per time
 step, with a learned gain: ``gain * (v - mean(v)) / sqrt(var(v) + epsilon)``.
 """
 
-from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly, before keras)
+import keras
+from keras import ops
+
 from normexp.models.layers import normalize
 
-import keras  # noqa: E402
-from keras import ops  # noqa: E402
 
 GATES = {"simple": 1, "gru": 3, "lstm": 4}
 

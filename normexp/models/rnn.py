@@ -11,11 +11,11 @@ step: LayerNorm per example and step over the features, BatchNorm per feature
 with statistics shared over the batch and all time steps.
 """
 
-from normexp import tf_backend  # noqa: F401  (imports TensorFlow quietly, before keras)
-from normexp.models.norms import NORMS
+import keras
+
+from normexp.models.norms import build_norm
 from normexp.models.recurrent_cell import LayerNormRecurrentCell
 
-import keras  # noqa: E402
 
 CELL_LAYERS = {"simple": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
 
@@ -26,8 +26,8 @@ def build(model_config, input_shape=(28, 28), classes=10):
     for index, units in enumerate(model_config.units, start=1):
         layers.append(recurrent_layer(model_config, units, index, sequences=index < last))
         if index < last and model_config.placement == "after":
-            norm_layer = NORMS.get(model_config.norm).build(
-                dict(model_config.norm_args), f"{model_config.norm}_norm_{index}", "sequence")
+            norm_layer = build_norm(
+                model_config.norm, dict(model_config.norm_args), f"{model_config.norm}_norm_{index}", "sequence")
             layers.extend([norm_layer] if norm_layer is not None else [])
         if model_config.dropout > 0:
             layers.append(keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}"))

@@ -1,17 +1,20 @@
-"""The ``model`` section of a config, one frozen dataclass per family (no TensorFlow here).
+"""The ``model`` section of a config: one frozen dataclass per family, and the family registry.
 
-``model.family`` picks the class; a key that belongs to another family is
-rejected with a line naming it (see ``normexp.schema``). Each class's
+No TensorFlow here. ``FAMILIES`` maps ``model.family`` to its config class and the
+module of ``normexp.models`` that builds it; ``model.family`` picks the class; a key that belongs to another family is
+rejected with a line naming it (see ``normexp.config.schema``). Each class's
 ``problems()`` holds the checks that need several fields at once: a norm the
 family cannot use, GroupNorm ``groups`` that do not divide the channels, a
 kernel larger than the image a block receives after the pooling before it.
 """
 
 import dataclasses
+import typing
 
-from normexp.models.norms import NORMS
-from normexp.optimizers import ACTIVATIONS
-from normexp.schema import field, in_registry, one_of
+from normexp.config.norms import NORMS
+from normexp.config.optimizers import ACTIVATIONS
+from normexp.config.schema import field, in_registry, one_of
+from normexp.registry import Registry
 
 IMAGE_SIZE = 28
 POOLINGS = ("max", "average", "none")
@@ -190,3 +193,20 @@ class RnnConfig(CommonModel):
 
 
 FAMILY_CONFIGS = (MlpConfig, CnnConfig, RnnConfig)
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    config_class: type
+    module: str     # the builder module: ``build(model_config, input_shape, classes)``
+
+
+FAMILIES = Registry("model family")
+FAMILIES.register("mlp", Family(MlpConfig, "normexp.models.mlp"))
+FAMILIES.register("cnn", Family(CnnConfig, "normexp.models.cnn"))
+FAMILIES.register("rnn", Family(RnnConfig, "normexp.models.rnn"))
+
+# The annotation of ``RunSettings.model``: the schema picks the member by ``family``.
+SECTION_CLASSES = tuple(FAMILIES.get(name).config_class
+                        for name in ("mlp", *sorted(set(FAMILIES.names()) - {"mlp"})))
+ModelSection = typing.Union[SECTION_CLASSES]

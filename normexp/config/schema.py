@@ -170,7 +170,7 @@ def positive(value):
 def one_of(*names):
     def check(value):
         return None if value in names else f"must be one of: {', '.join(names)}"
-    check.choices = lambda: list(names)  # for the JSON Schema (normexp.json_schema)
+    check.choices = lambda: list(names)  # for the JSON Schema (normexp.config.json_schema)
     return check
 
 

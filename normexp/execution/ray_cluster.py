@@ -22,9 +22,12 @@ import socket
 import threading
 from pathlib import Path
 
-from normexp import datasets, runner, store
-from normexp.errors import NormexpError
-from normexp.progress import Progress
+from normexp.data import datasets
+from normexp.execution import runner
+from normexp.store import run_store
+from normexp import native_stderr
+from normexp.errors import NormexpError, one_line_summary
+from normexp.execution.progress import Progress
 
 CPUS_PER_RUN = 1        # 1-thread runs are the most efficient use of a core (README, benchmark)
 TASK_RETRIES = 3        # attempts after a worker or node dies; a Python error is not retried
@@ -90,14 +93,16 @@ def connected(address, local_cpus):
                    runtime_env={"py_modules": [str(Path(__file__).resolve().parent)]})
     if address is None:
         options.update(num_cpus=local_cpus, include_dashboard=False)
-    with native_stderr_silenced() as stderr:
+    # Ray's C++ core logs every connection attempt (and a notice about token
+    # authentication) straight to file descriptor 2.
+    with native_stderr.silenced() as stderr:
         watchdog = threading.Timer(CONNECT_SECONDS, give_up, (address, stderr))
         watchdog.daemon = True
         watchdog.start()
         try:
             ray.init(address=address, **options)
         except Exception as error:  # Ray raises several types (version mismatch, auth, …)
-            message = " ".join(str(error).split())[:300]
+            message = one_line_summary(error)
             where = f"--address {address}" if address else "--backend ray (a local runtime)"
             raise BackendError(f"{where}: Ray could not start or connect: {message}") from None
         finally:
@@ -106,20 +111,6 @@ def connected(address, local_cpus):
         yield ray
     finally:
         ray.shutdown()
-
-
-@contextlib.contextmanager
-def native_stderr_silenced():
-    """While Ray starts, its C++ core logs every connection attempt (and a notice about
-    token authentication) straight to file descriptor 2; yields the real stderr's fd."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield saved
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def give_up(address, stderr):
@@ -163,7 +154,7 @@ def execute(plan_, out, ray, data_dir=None, quiet=False, on_stored=None):
 
 
 def store_result(out, spec, result, worker_meta, progress, on_stored):
-    store.save_run(out, spec, result, worker_meta)
+    run_store.save_run(out, spec, result, worker_meta)
     for index, epoch in enumerate(result.history["epoch"]):  # results carry whole histories
         progress.epoch_done(spec, epoch, {key: result.history[key][index]
                                           for key in ("accuracy", "val_accuracy")})
@@ -196,7 +187,7 @@ def cancel(ray, pending):
 
 def failed_runs(failures):
     spec, error = failures[0]
-    first = " ".join(str(error).split())[:300]
+    first = one_line_summary(error)
     return runner.WorkerDied(f"{len(failures)} run(s) failed on the Ray cluster (first: "
                              f"{spec.condition} seed {spec.seed}: {first}); finished runs are "
                              f"saved, rerun the same command to retry the rest")
@@ -208,14 +199,15 @@ _configured = False
 def train_task(spec, splits, threads):
     """Body of one Ray task: train ``spec`` on ``splits`` (from the object store)."""
     global _configured
-    from normexp import __version__, tf_backend
-    from normexp.trainer import train_run
+    from normexp import __version__
+    from normexp.engine import tensorflow_backend
+    from normexp.engine.trainer import train_run
 
     if not _configured:  # TensorFlow's thread pools are fixed by the first op
-        tf_backend.configure_threads(threads)
+        tensorflow_backend.configure_threads(threads)
         _configured = True
     datasets.provide(spec.settings.data.dataset, spec.settings.data.validation, splits)
     result = train_run(spec)
-    worker_meta = {"versions": {**tf_backend.versions(), "normexp": __version__},
+    worker_meta = {"versions": {**tensorflow_backend.versions(), "normexp": __version__},
                    "backend": "ray", "host": socket.gethostname()}
     return result, worker_meta

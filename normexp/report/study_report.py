@@ -10,8 +10,15 @@ import datetime
 import io
 import math
 
-from normexp import (report_data, report_plots, report_probes, report_sweep, report_tables,
-                     stats, store)
+from normexp.metrics import PROBE_SCALARS
+from normexp.naming import csv_value, sweep_figure_name
+from normexp.report import claims, claims_page, condition_data
+from normexp.report import plots
+from normexp.report import probes_figure
+from normexp.report import sweeps
+from normexp.report import tables
+from normexp.report import stats
+from normexp.store import atomic, run_store
 from normexp.errors import StoreError
 
 FIGURES = {"curves": "curves.png", "final": "final_val_accuracy.png",
@@ -20,58 +27,58 @@ FIGURES = {"curves": "curves.png", "final": "final_val_accuracy.png",
 
 def build_report(out, study_name):
     """Write the report files; return the console summary text."""
-    folder = store.study_dir(out, study_name)
+    folder = run_store.study_dir(out, study_name)
     try:
-        study_record = store.read_json(folder / "study.json")
-    except store.CorruptRecord as reason:
+        study_record = run_store.read_json(folder / "study.json")
+    except run_store.CorruptRecord as reason:
         raise StoreError(f"{folder}: no readable study.json ({reason}); run the study first") from None
-    records, missing, broken = store.load_expected(out, study_record)
+    records, missing, broken = run_store.load_expected(out, study_record)
     settings = study_record["report"]
-    conditions = report_data.collect(records, study_record, settings["target_accuracy"])
+    conditions = condition_data.collect(records, study_record, settings["target_accuracy"])
     with_data = [condition for condition in conditions if condition.curves]
     write_figures(folder, conditions, with_data, study_record, settings)
-    summary = report_tables.summary_rows(conditions)
-    differences = report_tables.difference_rows(conditions, settings["baseline"])
-    references = report_tables.reference_rows(conditions, settings["reference"])
-    comparisons = report_tables.comparison_rows(conditions, settings.get("comparisons", []))
+    summary = tables.summary_rows(conditions)
+    differences = tables.difference_rows(conditions, settings["baseline"])
+    references = tables.reference_rows(conditions, settings["reference"])
+    comparisons = tables.comparison_rows(conditions, settings.get("comparisons", []))
     write_csvs(folder, conditions, summary)
     text = markdown_report(study_record, records, missing, broken, summary,
                            differences, references, with_data, comparisons)
-    store_text(folder / "REPORT.md", text)
+    atomic.write(folder / "REPORT.md", text)
     return console_summary(study_record, summary, differences, missing, broken, folder)
 
 
 def write_figures(folder, conditions, with_data, study_record, settings):
-    colors = report_plots.variant_colors(study_record["variants"])
+    colors = plots.variant_colors(study_record["variants"])
     for name in FIGURES.values():  # stale figures from an older config must not linger
         (folder / name).unlink(missing_ok=True)
     for stale in folder.glob("sweep_*.png"):
         stale.unlink()
     if not with_data:
         return
-    for name, figure in report_sweep.sweep_figures(conditions, colors).items():
-        report_plots.save(figure, folder / name)
-    probes = report_probes.probes_figure(conditions, colors)
+    for name, figure in sweeps.sweep_figures(conditions, colors).items():
+        plots.save(figure, folder / name)
+    probes = probes_figure.probes_figure(conditions, colors)
     if probes is not None:
-        report_plots.save(probes, folder / FIGURES["probes"])
-    report_plots.save(report_plots.curves_figure(with_data, colors), folder / FIGURES["curves"])
-    figure, ax = report_plots.plt.subplots(figsize=(1.6 * len(conditions) + 3, 4.5))
-    report_plots.plot_final_accuracy(with_data, colors, ax=ax)
+        plots.save(probes, folder / FIGURES["probes"])
+    plots.save(plots.curves_figure(with_data, colors), folder / FIGURES["curves"])
+    figure, ax = plots.plt.subplots(figsize=(1.6 * len(conditions) + 3, 4.5))
+    plots.plot_final_accuracy(with_data, colors, ax=ax)
     figure.tight_layout()
-    report_plots.save(figure, folder / FIGURES["final"])
+    plots.save(figure, folder / FIGURES["final"])
     names = {condition.name for condition in with_data}
     panels = settings["panels"]
     if panels and all(panel["variant"] in names for panel in panels):
-        report_plots.save(report_plots.article_figure(with_data, panels), folder / FIGURES["article"])
+        plots.save(plots.article_figure(with_data, panels), folder / FIGURES["article"])
 
 
 def write_csvs(folder, conditions, summary):
     """summary.csv and per_seed.csv; each sweep key is a column of its own."""
-    keys = report_sweep.sweep_keys(conditions)
+    keys = sweeps.sweep_keys(conditions)
 
     def identity(condition):
         return [condition.name, condition.variant,
-                *(point_cell(condition.point.get(key)) for key in keys)]
+                *(csv_value(condition.point.get(key)) for key in keys)]
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -79,11 +86,11 @@ def write_csvs(folder, conditions, summary):
     for condition in conditions:
         for metric, values in condition.per_seed.items():
             usable = [value for value in values if not math.isnan(value)]
-            if not usable and metric in report_data.PROBE_SCALARS + ("bn_mode_gap",):
+            if not usable and metric in PROBE_SCALARS + ("bn_mode_gap",):
                 continue
             mean, half = stats.mean_interval(usable)
             writer.writerow([*identity(condition), metric, len(usable), fmt(mean), fmt(half)])
-    store_text(folder / "summary.csv", buffer.getvalue())
+    atomic.write(folder / "summary.csv", buffer.getvalue())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     metrics = [metric for metric in (conditions[0].per_seed if conditions else [])
@@ -94,26 +101,11 @@ def write_csvs(folder, conditions, summary):
         for index, seed in enumerate(condition.seeds):
             writer.writerow([*identity(condition), seed,
                              *(fmt(condition.per_seed[metric][index]) for metric in metrics)])
-    store_text(folder / "per_seed.csv", buffer.getvalue())
-
-
-def point_cell(value):
-    if value is None:
-        return ""
-    return "-".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    atomic.write(folder / "per_seed.csv", buffer.getvalue())
 
 
 def fmt(value):
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.6g}"
-
-
-def store_text(path, text):
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except OSError as error:
-        raise StoreError(f"could not write {path}: {error.strerror}") from error
 
 
 def markdown_report(study_record, records, missing, broken, summary, differences, references,
@@ -144,7 +136,7 @@ def markdown_report(study_record, records, missing, broken, summary, differences
             f"over seeds. Epochs to target: median first epoch with validation accuracy ≥ "
             f"{100 * settings['target_accuracy']:g}%. s/epoch: median wall seconds of "
             "epochs after the first (the first includes compilation).", "",
-            report_tables.markdown(report_tables.SUMMARY_COLUMNS, summary), ""]
+            tables.markdown(tables.SUMMARY_COLUMNS, summary), ""]
     lines += differences_section(settings, differences)
     lines += comparisons_section(comparisons)
     lines += claims_section(study_record, records)
@@ -156,14 +148,14 @@ def markdown_report(study_record, records, missing, broken, summary, differences
 
 
 def sweep_section(conditions):
-    keys = report_sweep.sweep_keys(conditions)
+    keys = sweeps.sweep_keys(conditions)
     if not keys:
         return []
     lines = ["## Against the swept values", "",
              "Final accuracy at each sweep point, one line per variant: mean over the seeds "
              "that did not diverge, error bars = 95% CI of the mean; right panel: the "
              "fraction of seeds that diverged there.", ""]
-    return lines + [f"![sweep of {key}]({report_sweep.figure_name(key)})" for key in keys] + [""]
+    return lines + [f"![sweep of {key}]({sweep_figure_name(key)})" for key in keys] + [""]
 
 
 def claims_section(study_record, records):
@@ -171,16 +163,15 @@ def claims_section(study_record, records):
     all studies' claims together, so its intervals are wider)."""
     if not study_record["report"].get("claims"):
         return []
-    from normexp import claims, report_claims  # the page module builds on this one
 
-    conditions = report_data.collect(records, study_record,
+    conditions = condition_data.collect(records, study_record,
                                      study_record["report"]["target_accuracy"])
     judged = claims.verdicts(claims.judge_study(study_record["report"]["claims"], conditions,
                                                 study_record["name"]))
     return ["## Claims", "", "Judged on this study alone (Holm across its "
             f"{len(judged)} claims); the page `CLAIMS.md` judges all studies' claims "
-            "together.", "", report_tables.markdown(
-                report_claims.COLUMNS[:5], [report_claims.row(entry, None)[:5]
+            "together.", "", tables.markdown(
+                claims_page.COLUMNS[:5], [claims_page.row(entry, None)[:5]
                                             for entry in judged]), ""]
 
 
@@ -193,7 +184,7 @@ def reference_section(settings, references):
             "published run is compared with the 95% prediction interval for one run of "
             "ours (mean ± t·s·√(1+1/n)), not with our mean: one run scatters more than a "
             "mean does.", "",
-            report_tables.markdown(report_tables.REFERENCE_COLUMNS, references), ""]
+            tables.markdown(tables.REFERENCE_COLUMNS, references), ""]
 
 
 def differences_section(settings, differences):
@@ -206,7 +197,7 @@ def differences_section(settings, differences):
             f"{0.05 * len(differences):.2g} intervals are expected to exclude 0 by chance "
             "alone, so read a lone borderline \"higher\" or \"lower\" as a lead to "
             "test with more seeds, not a finding.", "",
-            report_tables.markdown(report_tables.DIFFERENCE_COLUMNS, differences), ""]
+            tables.markdown(tables.DIFFERENCE_COLUMNS, differences), ""]
 
 
 def comparisons_section(comparisons):
@@ -218,7 +209,7 @@ def comparisons_section(comparisons):
             "percentage points, losses in their own units; Welch 95% t-interval over seeds. "
             f"These are {pairs} intervals, so about {0.05 * pairs:.2g} are expected to exclude "
             "0 by chance alone.", "",
-            report_tables.markdown(report_tables.COMPARISON_COLUMNS, comparisons), ""]
+            tables.markdown(tables.COMPARISON_COLUMNS, comparisons), ""]
 
 
 def environment_line(records):
@@ -243,10 +234,10 @@ def console_summary(study_record, summary, differences, missing, broken, folder)
     parts = [f"Study {study_record['name']}: "
              f"{len(study_record['runs']) - len(missing) - len(broken)}/"
              f"{len(study_record['runs'])} runs", "",
-             report_tables.console(report_tables.SUMMARY_COLUMNS[:6], [row[:6] for row in summary])]
+             tables.console(tables.SUMMARY_COLUMNS[:6], [row[:6] for row in summary])]
     if differences:
         parts += ["", f"vs {study_record['report']['baseline']}:",
-                  report_tables.console(report_tables.DIFFERENCE_COLUMNS[:4],
+                  tables.console(tables.DIFFERENCE_COLUMNS[:4],
                                         [row[:4] for row in differences])]
     if missing or broken:
         parts += ["", f"{len(missing)} runs missing, {len(broken)} unreadable; rerun to finish."]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from normexp import schema
+from normexp.config import schema
 from normexp.errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 def resolve_path(config):

@@ -12,9 +12,10 @@ import os
 import queue
 import signal
 
-from normexp import model_size, store
-from normexp.errors import ConfigError, NormexpError
-from normexp.progress import Progress
+from normexp.config import model_size
+from normexp.store import run_store
+from normexp.errors import ConfigError, NormexpError, one_line_summary
+from normexp.execution.progress import Progress
 
 
 @dataclasses.dataclass
@@ -39,12 +40,12 @@ class WorkerDied(NormexpError):
 def plan(study, runs, out, force=False):
     todo, done, notes = [], [], []
     for spec in runs:
-        state, detail = store.run_state(out, spec)
+        state, detail = run_store.run_state(out, spec)
         if state == "done" and not force:
             done.append(spec)
             continue
         if state in ("corrupt", "stale"):
-            folder = store.run_dir(out, study.name, spec.condition, spec.seed)
+            folder = run_store.run_dir(out, study.name, spec.condition, spec.seed)
             notes.append(f"warning: {folder}: {detail}; it will be retrained")
         todo.append(spec)
     return Plan(todo, done, notes)
@@ -53,8 +54,8 @@ def plan(study, runs, out, force=False):
 def dry_check(study, runs):
     """Build every distinct model and optimizer once and take one step with them, so
     bad Keras arguments (``norm_args``, optimizer options) fail before any training."""
-    from normexp import tf_backend
-    from normexp.trainer import build_for_run
+    from normexp.engine import tensorflow_backend
+    from normexp.engine.trainer import build_for_run
 
     checked = set()
     for spec in runs:
@@ -63,11 +64,11 @@ def dry_check(study, runs):
             continue
         checked.add(key)
         try:
-            tf_backend.try_one_step(*build_for_run(spec))
+            tensorflow_backend.try_one_step(*build_for_run(spec))
         # Keras and TensorFlow reject arguments with many exception types (TypeError,
         # ValueError, InvalidArgumentError, AttributeError...); all mean "bad config" here.
         except Exception as error:
-            message = " ".join(str(error).split())[:300]
+            message = one_line_summary(error)
             raise ConfigError(study.source, f"variant {spec.condition} (model.norm_args, "
                               f"model.kernel_initializer or train.optimizer)",
                               f"Keras rejected it: {message}") from None
@@ -80,9 +81,9 @@ def choose_jobs(requested, pending):
     """``--jobs`` when given; else one worker per core (1 on a GPU), as many as memory holds."""
     if requested:
         return max(1, min(requested, pending))
-    from normexp import tf_backend
+    from normexp.engine import tensorflow_backend
 
-    if tf_backend.device_name().startswith("GPU"):
+    if tensorflow_backend.device_name().startswith("GPU"):
         return 1
     memory = model_size.physical_memory()
     by_memory = int(memory // WORKER_MEMORY) or 1 if memory else os.cpu_count() or 1
@@ -98,7 +99,7 @@ def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None):
 
     def store_result(spec, result):
         nonlocal finished
-        store.save_run(out, spec, result, extra)
+        run_store.save_run(out, spec, result, extra)
         finished += 1
         progress.run_done(spec, result)
         if on_stored is not None:
@@ -115,13 +116,14 @@ def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None):
 
 
 def run_metadata():
-    from normexp import __version__, tf_backend
+    from normexp import __version__
+    from normexp.engine import tensorflow_backend
 
-    return {"versions": {**tf_backend.versions(), "normexp": __version__}}
+    return {"versions": {**tensorflow_backend.versions(), "normexp": __version__}}
 
 
 def run_sequentially(runs, data_dir, progress, store_result):
-    from normexp.trainer import train_run
+    from normexp.engine.trainer import train_run
 
     for spec in runs:
         store_result(spec, train_run(spec, data_dir, on_epoch=progress.epoch_done))
@@ -167,7 +169,7 @@ FAMILY_COSTS = {
 
 def estimated_cost(spec):
     """Estimated seconds to train ``spec`` once its program is compiled."""
-    from normexp import datasets
+    from normexp.config import datasets
 
     data, train = spec.settings.data, spec.settings.train
     costs = FAMILY_COSTS[spec.settings.model.family]
@@ -259,14 +261,14 @@ def worker_start(threads, events):
     global _events, _parent
     # Ctrl-C reaches the whole process group; only the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from normexp import tf_backend
+    from normexp.engine import tensorflow_backend
 
-    tf_backend.configure_threads(threads)
+    tensorflow_backend.configure_threads(threads)
     _events, _parent = events, os.getppid()
 
 
 def worker_train_block(block, data_dir):
-    from normexp.trainer import train_run
+    from normexp.engine.trainer import train_run
 
     def report_epoch(spec, epoch, metrics):
         if os.getppid() != _parent:  # the parent was killed: nobody will store our results

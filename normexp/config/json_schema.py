@@ -13,25 +13,26 @@ import dataclasses
 import types
 import typing
 
-from normexp import config, settings
-from normexp.models import FAMILIES
+from normexp.config import study
+from normexp.config import sections
+from normexp.config.families import FAMILIES
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 PRIMITIVES = {int: {"type": "integer"}, float: {"type": "number"}, bool: {"type": "boolean"},
               str: {"type": "string"}, dict: {"type": "object"}}
-SECTION_CLASSES = {"data": settings.DataConfig, "train": settings.TrainConfig}
+SECTION_CLASSES = {"data": sections.DataConfig, "train": sections.TrainConfig}
 
 
 def config_schema():
     """The whole study config: header keys, sections, variants, sweep, report."""
-    header = object_schema(config.StudyHeader, skip=("data", "train", "model", "variants",
+    header = object_schema(study.StudyHeader, skip=("data", "train", "model", "variants",
                                                      "report", "sweep"))
     properties = header["properties"]
     for section, cls in SECTION_CLASSES.items():
         properties[section] = object_schema(cls)
     properties["train"]["properties"]["optimizer"] = optimizer_schema()
     properties["model"] = model_schema()
-    properties["report"] = object_schema(settings.ReportConfig)
+    properties["report"] = object_schema(sections.ReportConfig)
     properties["sweep"] = {"type": "object", "description": "dotted key → list of values",
                            "propertyNames": {"pattern": r"^(data|train|model)\.[a-z_]+$"},
                            "additionalProperties": {"type": "array", "minItems": 1}}
@@ -78,7 +79,7 @@ def field_default(field):
         return dataclasses.MISSING
     if dataclasses.is_dataclass(value):
         return dataclasses.MISSING
-    return settings.json_ready(value)
+    return sections.json_ready(value)
 
 
 def type_schema(annotation):
@@ -96,7 +97,7 @@ def type_schema(annotation):
 
 
 def optimizer_schema():
-    from normexp.optimizers import OPTIMIZERS
+    from normexp.config.optimizers import OPTIMIZERS
 
     named = {"type": "object", "required": ["name"],
              "properties": {"name": {"enum": OPTIMIZERS.names()},
@@ -126,7 +127,7 @@ def variant_schema():
     fields = {}
     for name in FAMILIES.names():
         fields.update(object_schema(FAMILIES.get(name).config_class, partial=True)["properties"])
-    properties = {"name": {"type": "string", "pattern": config.NAME_PATTERN.pattern},
+    properties = {"name": {"type": "string", "pattern": study.NAME_PATTERN.pattern},
                   "description": {"type": "string"},
                   "model": {"type": "object", "properties": fields,
                             "additionalProperties": False}}

@@ -14,10 +14,14 @@ import json
 import re
 import typing
 
-from normexp import claims, datasets, model_size, schema
-from normexp.config_file import display_path, read_yaml, resolve_path
+from normexp.config import claim_checks
+from normexp.config import datasets
+from normexp.config import model_size
+from normexp.config import schema
+from normexp.config.files import display_path, read_yaml, resolve_path
 from normexp.errors import ConfigError
-from normexp.settings import (ReportConfig, RunSettings, check_report, fingerprint_view,
+from normexp.naming import condition_folder
+from normexp.config.sections import (ReportConfig, RunSettings, check_report, fingerprint_view,
                               settings_to_dict)
 
 SECTIONS = ("data", "train", "model")
@@ -59,7 +63,7 @@ class RunSpec:
     @property
     def condition(self):
         """Variant plus sweep point: what the report aggregates seeds over."""
-        return condition_label(self.variant, self.point)
+        return condition_folder(self.variant, self.point)
 
     def resolved(self):
         """The complete JSON-ready description written to ``config.json``."""
@@ -88,16 +92,6 @@ class Study:
     jobs: int | None
 
 
-def condition_label(variant, point):
-    parts = [variant] + [f"{key}={format_value(value)}" for key, value in point]
-    return "__".join(parts)
-
-
-def format_value(value):
-    text = "-".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-    return re.sub(r"[^A-Za-z0-9._-]", "-", text)
-
-
 def load_study(config, overrides=None):
     """Read, override (``{"seeds": [...], "epochs": N}``), validate and expand."""
     path = resolve_path(config)
@@ -117,7 +111,7 @@ def load_study(config, overrides=None):
                  for variant, merged in variants for point in points
                  for settings in [validate_settings(apply_point(merged, point), path, "")]
                  for seed in header.seeds)
-    claims.check_claims(report.claims, [name for name, _ in variants], header.sweep, path,
+    claim_checks.check_claims(report.claims, [name for name, _ in variants], header.sweep, path,
                         lambda variant: enabled_probes(runs, variant))
     conditions = tuple(dict.fromkeys(run.condition for run in runs))
     return Study(name, header.description, display_path(path), header.seeds,

@@ -7,12 +7,12 @@ besides its seed. Field checks run at load time, before anything trains.
 import dataclasses
 import math
 
-from normexp.datasets import DATASETS
-from normexp.models import ModelSection
-from normexp.models.configs import MlpConfig
-from normexp.optimizers import OPTIMIZERS
+from normexp.config.datasets import DATASETS
+from normexp.config.families import MlpConfig, ModelSection
+from normexp.config.optimizers import OPTIMIZERS
+from normexp.config.schema import field, in_registry, one_of, positive, unknown_key_problem
 from normexp.errors import ConfigError
-from normexp.schema import field, in_registry, one_of, positive, unknown_key_problem
+from normexp.metrics import CURVE_METRICS
 
 
 def validation_check(value):
@@ -155,7 +155,6 @@ def check_report(report, names, path):
         check_reference(variant, metrics, names, path)
 
 
-REFERENCE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
 
 
 def check_reference(variant, metrics, names, path):
@@ -165,9 +164,9 @@ def check_reference(variant, metrics, names, path):
     if not isinstance(metrics, dict):
         raise ConfigError(path, field_path, "must map a metric to {epoch: value}")
     for metric, by_epoch in metrics.items():
-        if metric not in REFERENCE_METRICS:
+        if metric not in CURVE_METRICS:
             raise ConfigError(path, f"{field_path}.{metric}", unknown_key_problem(
-                metric, REFERENCE_METRICS))
+                metric, CURVE_METRICS))
         valid = isinstance(by_epoch, dict) and all(
             isinstance(epoch, int) and epoch > 0 and isinstance(value, (int, float))
             and not isinstance(value, bool) for epoch, value in by_epoch.items())

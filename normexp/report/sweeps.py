@@ -9,39 +9,14 @@ seed diverged, the fraction of seeds that diverged at each point.
 
 import math
 
-from normexp import stats
-from normexp.report_plots import legend_below, plt
+from normexp.naming import condition_label, point_value, short_key, sweep_figure_name
+from normexp.report import stats
+from normexp.report.plots import legend_below, plt
 
-SHORT_KEYS = {"train.batch_size": "batch", "train.optimizer.learning_rate": "lr",
-              "train.epochs": "epochs", "model.dropout": "dropout",
-              "model.kernel_initializer.stddev": "init std", "model.hidden": "hidden",
-              "data.dataset": "dataset"}
-# Keys whose values name themselves in a label: "bn · mnist", not "bn · dataset mnist".
-VALUE_ONLY_KEYS = ("data.dataset",)
 # Keys whose values span orders of magnitude: a log axis shows them evenly.
 LOG_KEYS = ("train.batch_size", "train.optimizer.learning_rate", "model.kernel_initializer.stddev")
 SWEEP_METRICS = (("val_accuracy", "Final validation accuracy"),
                  ("accuracy", "Final training accuracy"))
-
-
-def short_key(key):
-    return SHORT_KEYS.get(key, key.rsplit(".", 1)[-1])
-
-
-def label(variant, point):
-    """``bn · batch 2 · lr 0.1`` for a variant at a sweep point (a dict key → value)."""
-    parts = [variant] + [format_point_value(value) if key in VALUE_ONLY_KEYS
-                         else f"{short_key(key)} {format_point_value(value)}"
-                         for key, value in point.items()]
-    return " · ".join(parts)
-
-
-def format_point_value(value):
-    if isinstance(value, (list, tuple)):
-        return "-".join(map(str, value))
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def sweep_keys(conditions):
@@ -92,7 +67,7 @@ def lines(conditions, key):
     for condition in conditions:
         if key not in condition.point:
             continue
-        rest = tuple((name, format_point_value(value)) for name, value in condition.point.items()
+        rest = tuple((name, point_value(value)) for name, value in condition.point.items()
                      if name != key)
         grouped.setdefault((condition.variant, rest), []).append((condition.point[key], condition))
     return {group: sorted(members, key=lambda item: sort_value(item[0]))
@@ -104,7 +79,7 @@ def sort_value(value):
 
 
 def line_label(variant, rest):
-    return label(variant, dict(rest))
+    return condition_label(variant, dict(rest))
 
 
 def plot_sweep_metric(conditions, colors, key, metric, ax=None):
@@ -168,10 +143,10 @@ def style_axis(ax, conditions, key):
         positive = all(value > 0 for value in values)
         if positive and (key in LOG_KEYS or max(values) / min(values) >= 100):
             ax.set_xscale("log")
-        ax.set_xticks(values, [format_point_value(value) for value in values])
+        ax.set_xticks(values, [point_value(value) for value in values])
         ax.minorticks_off()
     else:
-        ax.set_xticks(range(len(values)), [format_point_value(value) for value in values])
+        ax.set_xticks(range(len(values)), [point_value(value) for value in values])
     ax.set_xlabel(f"{short_key(key)} ({key})")
     ax.grid(alpha=0.3)
     return ax
@@ -179,9 +154,5 @@ def style_axis(ax, conditions, key):
 
 def sweep_figures(conditions, colors):
     """``{file name: figure}``, one figure per sweep key (none without a sweep)."""
-    return {figure_name(key): sweep_figure(conditions, colors, key)
+    return {sweep_figure_name(key): sweep_figure(conditions, colors, key)
             for key in sweep_keys(conditions)}
-
-
-def figure_name(key):
-    return f"sweep_{short_key(key).replace(' ', '_')}.png"

@@ -1,11 +1,11 @@
-"""Tables from ``report_data.Condition`` objects: rows of strings, plus CSV rows."""
+"""Tables from ``condition_data.Condition`` objects: rows of strings, plus CSV rows."""
 
 import math
 
 import numpy as np
 
-from normexp import stats
-from normexp.settings import REFERENCE_METRICS
+from normexp.report import stats
+from normexp.metrics import CURVE_METRICS
 
 SUMMARY_COLUMNS = ("condition", "params", "seeds", "train acc", "val acc", "train loss",
                    "val loss", "best val acc", "epoch-1 val acc", "epochs to target",
@@ -151,7 +151,7 @@ def reference_rows(conditions, reference):
     rows = []
     for condition in conditions:
         metrics = reference.get(condition.name, {})
-        for metric in sorted(metrics, key=REFERENCE_METRICS.index):
+        for metric in sorted(metrics, key=CURVE_METRICS.index):
             for epoch, value in sorted(metrics[metric].items(), key=lambda item: int(item[0])):
                 rows.append(reference_row(condition, metric, int(epoch), value))
     return rows

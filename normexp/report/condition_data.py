@@ -11,13 +11,9 @@ import math
 
 import numpy as np
 
-from normexp import report_sweep
+from normexp.metrics import CURVE_METRICS, PROBE_SCALARS
+from normexp.naming import condition_label
 
-CURVE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
-# Scalars the probes record each epoch (normexp/probes.py); absent unless switched on.
-PROBE_SCALARS = ("probe_val_accuracy_batch", "probe_val_accuracy_moving",
-                 "probe_val_accuracy_precise", "batch_dependence", "train_inference_difference",
-                 "probe_seconds", "inference_seconds_per_example")
 
 
 @dataclasses.dataclass
@@ -35,7 +31,7 @@ class Condition:
     @property
     def label(self):
         """What people read (``bn · batch 2``); ``name`` stays the folder name."""
-        return report_sweep.label(self.variant, self.point)
+        return condition_label(self.variant, self.point)
 
 
 def collect(records, study_record, target_accuracy):

@@ -19,15 +19,15 @@ import dataclasses
 import math
 import time
 
-from normexp import datasets, probes, tf_backend  # tf_backend first: imports TF quietly
+from normexp.engine import tensorflow_backend  # first: it imports TensorFlow quietly
+from normexp.data import datasets
+from normexp.engine import probes
+from normexp.engine.optimizers import build_optimizer
+from normexp.metrics import HISTORY_KEYS, TRAINING_METRICS
 from normexp.models import build_model, parameter_counts
-from normexp.optimizers import build_optimizer
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-
-METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-
 
 @dataclasses.dataclass
 class RunResult:
@@ -53,7 +53,7 @@ def train_run(spec, data_dir=None, on_epoch=None):
     """Train one run; ``on_epoch(spec, epoch, metrics)`` is called after each epoch."""
     settings = spec.settings
     if settings.train.deterministic:
-        tf_backend.enable_determinism()
+        tensorflow_backend.enable_determinism()
     # --data-dir (passed in) beats data.dir in the config; both beat $NORMEXP_DATA_DIR.
     splits = datasets.load(settings.data.dataset, settings.data.validation,
                            data_dir or settings.data.dir, settings.data.train_examples)
@@ -69,7 +69,7 @@ def train_run(spec, data_dir=None, on_epoch=None):
     trainable, frozen = parameter_counts(engine.model)
     return RunResult(history, "diverged" if diverged_epoch else "complete", diverged_epoch, test,
                      {"trainable": trainable, "non_trainable": frozen},
-                     int(engine.optimizer.iterations.numpy()), tf_backend.device_name(),
+                     int(engine.optimizer.iterations.numpy()), tensorflow_backend.device_name(),
                      time.perf_counter() - started)
 
 
@@ -85,7 +85,7 @@ class FastEngine:
         self.spec, self.splits = spec, splits
         train = spec.settings.train
         program = repr((spec.settings.model, train.optimizer, train.batch_size))
-        self.compiled = tf_backend.compiled_epochs(
+        self.compiled = tensorflow_backend.compiled_epochs(
             program, model, optimizer, train.batch_size, splits.x_train, splits.y_train)
         self.model, self.optimizer = self.compiled.model, self.compiled.optimizer
         self.evaluate = self.compiled.evaluate
@@ -104,7 +104,7 @@ class FastEngine:
             # Inference cost per example (inference mode, chunks of 10,000), for claim 5.
             history.setdefault("inference_seconds_per_example", []).append(
                 (time.perf_counter() - evaluated) / len(self.splits.x_val))
-            metrics = dict(zip(METRICS, (loss, accuracy, val_loss, val_accuracy)))
+            metrics = dict(zip(TRAINING_METRICS, (loss, accuracy, val_loss, val_accuracy)))
             record(history, epoch, metrics, time.perf_counter() - started, self.spec, on_epoch)
             record_probes(history, self.probes)
             if not math.isfinite(loss):
@@ -161,7 +161,7 @@ class EpochRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        metrics = {key: float(logs.get(key, float("nan"))) for key in METRICS}
+        metrics = {key: float(logs.get(key, float("nan"))) for key in TRAINING_METRICS}
         record(self.history_lists, epoch + 1, metrics, time.perf_counter() - self.started,
                self.spec, self.on_epoch)
 
@@ -187,12 +187,12 @@ def record_probes(history, probe_set_):
 
 
 def empty_history():
-    return {key: [] for key in ("epoch", *METRICS, "seconds")}
+    return {key: [] for key in HISTORY_KEYS}
 
 
 def record(history, epoch, metrics, seconds, spec, on_epoch):
     history["epoch"].append(epoch)
-    for key in METRICS:
+    for key in TRAINING_METRICS:
         history[key].append(metrics[key])
     history["seconds"].append(seconds)
     if on_epoch is not None:

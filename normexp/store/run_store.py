@@ -14,17 +14,16 @@ the config. Anything else is treated as not done (and retrained).
 
 import contextlib
 import dataclasses
-import errno
 import fcntl
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 from normexp.errors import StoreError, StudyBusyError
+from normexp.metrics import HISTORY_KEYS
+from normexp.store import atomic
 
-HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 STATUSES = ("complete", "diverged")
 
 
@@ -37,25 +36,9 @@ def run_dir(out, study_name, condition, seed):
 
 
 def write_json_atomic(path, data):
-    """Write JSON via a temp file and rename; non-finite floats become null."""
-    path = Path(path)
+    """Write JSON atomically; non-finite floats become null."""
     text = json.dumps(finite_only(data), indent=1, sort_keys=True, allow_nan=False)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise StoreError(f"could not write {path}: {error.strerror or error}"
-                         f"{disk_hint(error)}; records written before are untouched") from error
-
-
-def disk_hint(error):
-    return " (the disk is full: free some space and rerun)" if error.errno == errno.ENOSPC else ""
+    atomic.write(path, text + "\n", advice="records written before are untouched")
 
 
 def finite_only(value):

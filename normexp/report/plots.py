@@ -1,4 +1,4 @@
-"""Figures from ``report_data.Condition`` objects; matplotlib only, no training.
+"""Figures from ``condition_data.Condition`` objects; matplotlib only, no training.
 
 Every plot function takes data and an optional ``ax`` and returns the ``ax``.
 Colours come from ``variant_colors`` so a variant has one colour everywhere;

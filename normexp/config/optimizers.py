@@ -1,7 +1,8 @@
-"""The optimizer and activation registries: config name → Keras object.
+"""The optimizer and activation registries: config name → Keras class or function name.
 
 An optimizer entry names a ``keras.optimizers`` class; every other key of the
-config's ``optimizer`` mapping is passed to its constructor unchanged.
+config's ``optimizer`` mapping is passed to its constructor unchanged
+(``normexp.engine.optimizers.build_optimizer``). No TensorFlow here.
 """
 
 from normexp.registry import Registry
@@ -17,11 +18,3 @@ for _name in ("relu", "gelu", "tanh", "sigmoid", "elu", "selu", "silu", "swish",
               "softplus", "leaky_relu", "mish", "linear"):
     ACTIVATIONS.register(_name, _name)
 
-
-def build_optimizer(optimizer_config):
-    """A fresh Keras optimizer from ``{"name": ..., **constructor_kwargs}``."""
-    import keras
-
-    class_name = OPTIMIZERS.get(optimizer_config["name"])
-    kwargs = {key: value for key, value in optimizer_config.items() if key != "name"}
-    return getattr(keras.optimizers, class_name)(**kwargs)

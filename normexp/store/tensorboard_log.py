@@ -14,11 +14,11 @@ accuracy. Only TensorBoard's protobufs are used: no TensorFlow in the driver.
 """
 
 import contextlib
-import os
+import io
 import time
 
-from normexp import store
 from normexp.errors import StoreError
+from normexp.store import atomic, run_store
 
 EVENT_PATTERN = "events.out.tfevents.*"
 SCALARS = {"accuracy": "accuracy/train", "val_accuracy": "accuracy/validation",
@@ -26,13 +26,13 @@ SCALARS = {"accuracy": "accuracy/train", "val_accuracy": "accuracy/validation",
 
 
 def log_root(out, study_name):
-    return store.study_dir(out, study_name) / "tensorboard"
+    return run_store.study_dir(out, study_name) / "tensorboard"
 
 
 def log_dir(out, spec):
     """The run's folder names come from the store's one helper."""
-    runs = store.study_dir(out, spec.study) / "runs"
-    return log_root(out, spec.study) / store.run_dir(
+    runs = run_store.study_dir(out, spec.study) / "runs"
+    return log_root(out, spec.study) / run_store.run_dir(
         out, spec.study, spec.condition, spec.seed).relative_to(runs)
 
 
@@ -60,25 +60,22 @@ def write_run(out, spec, history, status="complete", test=None):
     # A new name each time, then the old files go: a running TensorBoard reads the new file
     # from its start (a file replaced under the same name would be read from the old offset).
     path = folder / f"events.out.tfevents.{time.time_ns()}.normexp"
-    temporary = folder / ".events.tmp"  # no 'tfevents' in the name: TensorBoard skips it
+    buffer = io.BytesIO()
+    writer = RecordWriter(buffer)
+    for event in run_events(spec, history, status, test, event_pb2):
+        writer.write(event.SerializeToString())
+    advice = "the run itself is stored (set report.tensorboard: false to skip events)"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "wb") as stream:
-            writer = RecordWriter(stream)
-            for event in run_events(spec, history, status, test, event_pb2):
-                writer.write(event.SerializeToString())
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-        for older in folder.glob(EVENT_PATTERN):
-            if older != path:
-                older.unlink()
     except OSError as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         raise StoreError(f"could not write TensorBoard events {path}: "
-                         f"{error.strerror or error}{store.disk_hint(error)}; the run itself "
-                         f"is stored (set report.tensorboard: false to skip events)") from None
+                         f"{error.strerror or error}{atomic.disk_hint(error)}; {advice}") from None
+    # No 'tfevents' in the temporary name: TensorBoard skips the file until it is renamed.
+    atomic.write(path, buffer.getvalue(), temporary_prefix=".events.", advice=advice)
+    for older in folder.glob(EVENT_PATTERN):
+        if older != path:
+            with contextlib.suppress(FileNotFoundError):
+                older.unlink()
     return path
 
 
@@ -168,7 +165,7 @@ def backfill(out, specs):
     (a study run before TensorBoard was switched on); returns how many were written."""
     written = 0
     for spec in specs:
-        record_folder = store.run_dir(out, spec.study, spec.condition, spec.seed)
+        record_folder = run_store.run_dir(out, spec.study, spec.condition, spec.seed)
         events = [path.stat().st_mtime_ns for path in log_dir(out, spec).glob(EVENT_PATTERN)]
         try:
             if events and max(events) >= (record_folder / "meta.json").stat().st_mtime_ns:
@@ -176,8 +173,8 @@ def backfill(out, specs):
         except FileNotFoundError:
             pass  # the record vanished: read_record says so below
         try:
-            record = store.read_record(record_folder)
-        except store.CorruptRecord:
+            record = run_store.read_record(record_folder)
+        except run_store.CorruptRecord:
             continue
         write_run(out, spec, record["history"], record["meta"]["status"],
                   record["meta"].get("test"))

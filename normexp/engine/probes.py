@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from normexp import tf_backend  # first: it imports TensorFlow quietly
+from normexp.engine import tensorflow_backend  # first: it imports TensorFlow quietly
 
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
@@ -45,8 +45,8 @@ class Probes:
         # With the norm before the activation, the activation is its own layer.
         self.capture = (f"activation_{block}" if f"activation_{block}" in names
                         else f"dense_{block}") if block else None
-        self._passes = tf_backend.compile_function(self.passes)
-        self._gradients = tf_backend.gradient_norm_function(self.model, self.training_loss)
+        self._passes = tensorflow_backend.compile_function(self.passes)
+        self._gradients = tensorflow_backend.gradient_norm_function(self.model, self.training_loss)
 
     def measure(self):
         """``{history key: value}`` for this epoch."""

@@ -1,4 +1,6 @@
-"""The dataset registry and loaders: local npz / IDX files first, then Keras.
+"""The dataset loaders: local npz / IDX files first, then Keras.
+
+The registry of dataset names and sizes is ``normexp.config.datasets``.
 
 Data contract: ``load(dataset, validation, data_dir)`` returns a ``Splits``
 whose images are the stored uint8 pixels, shape (n, 28, 28), and whose labels
@@ -21,25 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from normexp import idx_files
+from normexp.config.datasets import DATASETS, held_out_count
+from normexp.data import idx_files
 from normexp.errors import DataError
-from normexp.registry import Registry
 
 DATA_DIR_VARIABLE = "NORMEXP_DATA_DIR"
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetInfo:
-    keras_name: str
-    train_size: int
-    test_size: int
-    system_dirs: tuple = ()
-
-
-DATASETS = Registry("dataset")
-DATASETS.register("mnist", DatasetInfo("mnist", 60000, 10000))
-DATASETS.register("fashion_mnist", DatasetInfo(
-    "fashion_mnist", 60000, 10000, ("/usr/share/datasets/fashion-mnist",)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,23 +41,6 @@ class Splits:
     x_test: np.ndarray | None
     y_test: np.ndarray | None
     source: str
-
-
-def train_size(dataset, validation):
-    """Examples available for training, known before loading anything."""
-    total = DATASETS.get(dataset).train_size
-    return total if validation == "test" else total - held_out_count(total, validation)
-
-
-def validation_size(dataset, validation):
-    """Examples validated each epoch: the test set, or the held-out share of training."""
-    info = DATASETS.get(dataset)
-    return info.test_size if validation == "test" else held_out_count(info.train_size,
-                                                                      validation)
-
-
-def held_out_count(total, fraction):
-    return max(1, int(round(total * fraction)))
 
 
 def load(dataset, validation, data_dir=None, train_examples=None):
@@ -143,7 +114,7 @@ def load_raw(dataset, data_dir=None):
 
 
 def load_with_keras(dataset, info):
-    from normexp.tf_backend import keras
+    import keras
 
     loader = getattr(keras.datasets, info.keras_name)
     try:

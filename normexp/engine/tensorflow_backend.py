@@ -7,34 +7,16 @@ exactly those of minibatch training: same model, batch size, optimizer and
 number of updates per epoch.
 """
 
-import contextlib
 import os
+
+from normexp import native_stderr
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-@contextlib.contextmanager
-def silenced_native_stderr():
-    """Hide C++ log lines TensorFlow prints at import, before its log level applies.
-
-    Python exceptions still surface (they are raised after stderr is restored);
-    set NORMEXP_TF_LOGS=1 to see everything.
-    """
-    if os.environ.get("NORMEXP_TF_LOGS"):
-        yield
-        return
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-with silenced_native_stderr():
+# TensorFlow's C++ start-up lines bypass its log level; NORMEXP_TF_LOGS=1 shows them.
+with native_stderr.silenced(not os.environ.get("NORMEXP_TF_LOGS")):
     import keras
     import numpy as np
     import tensorflow as tf

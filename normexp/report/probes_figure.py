@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from normexp import stats
-from normexp.report_plots import epoch_axis, plt
+from normexp.report import stats
+from normexp.report.plots import epoch_axis, plt
 
 LAYER_STYLES = ("-", "--", ":", "-.", (0, (1, 3)), (0, (5, 1)))
 BN_MODES = (("probe_val_accuracy_batch", "batch statistics", "v"),

@@ -1,0 +1,98 @@
+"""Claims in a config, checked at load: every name a claim uses must exist.
+
+A claim compares ``variant`` (at sweep point ``at``, on ``metric``) with ``against``
+(at ``against_at``, on ``against_metric``), optionally minus a second comparison
+(``minus``). ``check_claims`` refuses, before any training, a claim naming a variant,
+sweep point or metric that does not exist, or a probe metric whose probe is off.
+Judging claims from the store is ``normexp.report.claims``.
+"""
+
+from normexp.config.schema import unknown_key_problem
+from normexp.errors import ConfigError
+from normexp.metrics import CLAIM_METRICS
+
+
+def check_claims(claims, variants, sweep, path, probes_of=None):
+    """Raise ``ConfigError`` for a claim naming a variant, sweep point or metric that does not
+    exist (or a probe metric whose probe is off for that variant); before any training."""
+    seen = set()
+    for index, claim in enumerate(claims):
+        field = f"report.claims[{index}]"
+        if not claim.id or claim.id in seen:
+            raise ConfigError(path, f"{field}.id", "every claim needs a distinct id, got "
+                              f"{claim.id!r}")
+        seen.add(claim.id)
+        check_side({key: getattr(claim, key) for key in MINUS_KEYS}, variants, sweep, path,
+                   field)
+        for key in ("metric", "against_metric"):
+            metric = getattr(claim, key)
+            if metric is not None and metric not in CLAIM_METRICS:
+                raise ConfigError(path, f"{field}.{key}",
+                                  unknown_key_problem(metric, CLAIM_METRICS))
+        if claim.direction == "equal" and claim.margin is None:
+            raise ConfigError(path, f"{field}.margin", "an 'equal' claim needs a margin (the "
+                              "largest difference that still counts as equal, in the "
+                              "metric's units)")
+        check_probes(claim, probes_of, path, field)
+        if claim.minus is not None:
+            check_minus(claim, variants, sweep, path, f"{field}.minus")
+
+
+MINUS_KEYS = ("variant", "against", "at", "against_at")
+
+
+def check_side(side, variants, sweep, path, field):
+    """A comparison's ``variant``, ``against`` and sweep points (``at`` defaults to none)."""
+    for key in ("variant", "against"):
+        name = side.get(key)
+        if name is not None and name not in variants:
+            raise ConfigError(path, f"{field}.{key}", f"names no variant; variants: "
+                              f"{', '.join(variants)}; got {name!r}")
+    for key, default in (("at", {}), ("against_at", None)):
+        point = default if side.get(key) is None else side[key]
+        if point is not None:
+            check_point(point, sweep, path, f"{field}.{key}")
+
+
+def check_minus(claim, variants, sweep, path, field):
+    """The subtracted comparison, a plain mapping: its keys, then it as a side."""
+    if claim.against_metric is not None:
+        raise ConfigError(path, field, "compares conditions, so it cannot be combined with "
+                          "against_metric (two metrics of the same runs)")
+    for key, value in claim.minus.items():
+        if key not in MINUS_KEYS:
+            raise ConfigError(path, f"{field}.{key}", unknown_key_problem(key, MINUS_KEYS))
+        if key in ("at", "against_at") and not isinstance(value, (dict, type(None))):
+            raise ConfigError(path, f"{field}.{key}", f"must be a mapping of sweep keys to "
+                              f"values, got {value!r}")
+    if claim.minus.get("variant") is None:
+        raise ConfigError(path, f"{field}.variant", f"is required; variants: "
+                          f"{', '.join(variants)}")
+    check_side(claim.minus, variants, sweep, path, field)
+
+
+def check_point(point, sweep, path, field):
+    for key, value in point.items():
+        if key not in sweep:
+            raise ConfigError(path, f"{field}.{key}", f"is not a sweep key of this study "
+                              f"(sweep keys: {', '.join(sweep) or 'none'})")
+        if value not in sweep[key]:
+            raise ConfigError(path, f"{field}.{key}", f"{value!r} is not a swept value; "
+                              f"swept: {sweep[key]}")
+    missing = [key for key in sweep if key not in point]
+    if missing:
+        raise ConfigError(path, field, f"must give a value for every sweep key; missing: "
+                          f"{', '.join(missing)}")
+
+
+def check_probes(claim, probes_of, path, field):
+    if probes_of is None:
+        return
+    for side, variant, metric in (("metric", claim.variant, claim.metric),
+                                  ("against_metric", claim.against or claim.variant,
+                                   claim.against_metric or claim.metric)):
+        probe = CLAIM_METRICS[metric].probe
+        if probe and probe not in probes_of(variant):
+            raise ConfigError(path, f"{field}.{side}", f"{metric!r} is recorded by the "
+                              f"'{probe}' probe, which is off for variant {variant!r} (set "
+                              f"train.probes.{probe})")

@@ -1,0 +1,59 @@
+"""Metric names, the one home for them: what a run records and what claims may compare.
+
+* ``TRAINING_METRICS``: what every epoch records, in ``history.json``'s order
+  (``HISTORY_KEYS`` adds the epoch number and its wall seconds);
+* ``CURVE_METRICS``: the same four in the order the report shows them
+  (accuracy first), which is also the order of a study's published reference numbers;
+* ``PROBE_SCALARS``: per-epoch scalars the probes record when switched on;
+* ``CLAIM_METRICS``: what a claim may compare, with its description, display
+  scale and unit, and the probe that must be on to record it.
+"""
+
+import dataclasses
+
+TRAINING_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+HISTORY_KEYS = ("epoch", *TRAINING_METRICS, "seconds")
+CURVE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
+PROBE_SCALARS = ("probe_val_accuracy_batch", "probe_val_accuracy_moving",
+                 "probe_val_accuracy_precise", "batch_dependence", "train_inference_difference",
+                 "probe_seconds", "inference_seconds_per_example")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimMetric:
+    """A per-run value a claim compares: shown as ``value × scale`` in ``unit``."""
+
+    description: str
+    scale: float = 1
+    unit: str = ""
+    probe: str | None = None    # the ``train.probes`` switch that records it, if any
+
+
+CLAIM_METRICS = {
+    "val_accuracy": ClaimMetric("final validation accuracy", 100, "pp"),
+    "accuracy": ClaimMetric("final training accuracy", 100, "pp"),
+    "best_val_accuracy": ClaimMetric("best validation accuracy over epochs", 100, "pp"),
+    "epoch1_val_accuracy": ClaimMetric("validation accuracy after epoch 1", 100, "pp"),
+    "test_accuracy": ClaimMetric("test accuracy (held-out validation only)", 100, "pp"),
+    "generalization_gap": ClaimMetric("final training minus validation accuracy", 100, "pp"),
+    "loss": ClaimMetric("final training loss"),
+    "val_loss": ClaimMetric("final validation loss"),
+    "epochs_to_target": ClaimMetric("first epoch reaching the target accuracy", 1, "epochs"),
+    "seconds_per_epoch": ClaimMetric("median seconds per epoch after the first", 1, "s"),
+    "inference_seconds_per_example": ClaimMetric("median inference time per example (batches "
+                                                 "of 10,000, fast engine)", 1e6, "µs"),
+    "diverged": ClaimMetric("share of seeds that diverged (1 per diverged seed)", 100, "pp"),
+    "probe_val_accuracy_batch": ClaimMetric("validation accuracy (probe subset), BN with "
+                                            "batch statistics", 100, "pp", "bn_statistics"),
+    "probe_val_accuracy_moving": ClaimMetric("validation accuracy (probe subset), BN with "
+                                             "moving averages", 100, "pp", "bn_statistics"),
+    "probe_val_accuracy_precise": ClaimMetric("validation accuracy (probe subset), BN with "
+                                              "PreciseBN statistics", 100, "pp",
+                                              "bn_statistics"),
+    "bn_mode_gap": ClaimMetric("|accuracy with batch statistics − with moving averages|", 100,
+                               "pp", "bn_statistics"),
+    "batch_dependence": ClaimMetric("max |Δ output probability|, an example alone vs in a "
+                                    "batch of 256", probe="batch_dependence"),
+    "train_inference_difference": ClaimMetric("max |Δ output probability|, training vs "
+                                              "inference mode", probe="batch_dependence"),
+}
