@@ -18,6 +18,8 @@ from normexp.config import sections
 from normexp.config.families import FAMILIES
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
+# section.field, or section.field.argument for a mapping field (train.optimizer.learning_rate)
+SWEEP_KEY_PATTERN = r"^(data|train|model)\.[a-z_0-9]+(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 PRIMITIVES = {int: {"type": "integer"}, float: {"type": "number"}, bool: {"type": "boolean"},
               str: {"type": "string"}, dict: {"type": "object"}}
 SECTION_CLASSES = {"data": sections.DataConfig, "train": sections.TrainConfig}
@@ -34,7 +36,7 @@ def config_schema():
     properties["model"] = model_schema()
     properties["report"] = object_schema(sections.ReportConfig)
     properties["sweep"] = {"type": "object", "description": "dotted key → list of values",
-                           "propertyNames": {"pattern": r"^(data|train|model)\.[a-z_]+$"},
+                           "propertyNames": {"pattern": SWEEP_KEY_PATTERN},
                            "additionalProperties": {"type": "array", "minItems": 1}}
     properties["variants"] = {"type": "array", "minItems": 1, "items": variant_schema()}
     return {"$schema": SCHEMA_URI, "title": "normexp study config",

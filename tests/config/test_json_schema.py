@@ -24,13 +24,27 @@ def test_schema_option_prints_the_committed_schema(capsys):
     assert printed == committed, "regenerate: python run.py --schema > configs/normexp.schema.json"
 
 
-@pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("*.yaml")), ids=lambda path: path.stem)
+BASE = {"variants": [{"name": "a"}]}
+SHIPPED = sorted(CONFIG_DIR.rglob("*.yaml"))
+
+
+def test_every_shipped_config_folder_is_covered():
+    assert {path.parent.name for path in SHIPPED} >= {"configs", "claims"}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: str(path.relative_to(CONFIG_DIR)))
 def test_every_shipped_config_is_valid(validator, path):
     errors = [error.message for error in validator.iter_errors(yaml.safe_load(path.read_text()))]
     assert not errors
 
 
-BASE = {"variants": [{"name": "a"}]}
+@pytest.mark.parametrize("key, valid", [
+    ("train.batch_size", True), ("train.optimizer.learning_rate", True),
+    ("model.kernel_initializer.stddev", True), ("model.norm_args.momentum", True),
+    ("optimizer.learning_rate", False), ("train", False), ("train.batch size", False),
+])
+def test_sweep_keys_the_loader_accepts_are_valid_in_the_schema(validator, key, valid):
+    assert validator.is_valid({**BASE, "sweep": {key: [1, 2]}}) is valid
 
 
 @pytest.mark.parametrize("model, valid", [

@@ -19,7 +19,7 @@ import pytest
 
 from normexp import cli
 from tests.conftest import ROOT, require_real_data, write_config
-from tests.ray_cluster import Cluster, free_ports, cluster_environment
+from tests.ray_support import Cluster, free_ports, cluster_environment
 
 STUDY = {
     "name": "ray_small", "seeds": [0, 1],
