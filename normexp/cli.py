@@ -1,6 +1,7 @@
-"""Command line: ``python run.py --config bn_vs_ln.yaml [options]``.
+"""Command line: ``normexp run CONFIG``, ``normexp claims FOLDER...``, ``normexp schema``.
 
-Exit codes: 0 done; 2 bad input or unusable data/results folder (one line, no
+``python run.py --config CONFIG [options]`` is the same as ``normexp run CONFIG [options]``
+(and ``python run.py --schema`` as ``normexp schema``). Exit codes: 0 done; 2 bad input or unusable data/results folder (one line, no
 traceback unless ``--debug``); 130 interrupted (finished runs are kept);
 1 an unexpected failure.
 """
@@ -13,18 +14,26 @@ import shlex
 import signal
 import sys
 import traceback
+from pathlib import Path
 
 from normexp.config.study import load_study, select_runs, study_record
 from normexp.data import datasets
 from normexp.errors import NormexpError
 from normexp.execution import ray_cluster, runner
-from normexp.report import study_report
+from normexp.report import claims_page, study_report
 from normexp.store import run_store, tensorboard_log
 
 EPILOG = """examples:
   python run.py --config bn_vs_ln.yaml            train what is missing, then report
   python run.py --config quick --dry-run          list runs and which are done
-  python run.py --config bn_vs_ln --report-only   rebuild the report from the store"""
+  python run.py --config bn_vs_ln --report-only   rebuild the report from the store
+  normexp run bn_vs_ln                            the same as python run.py --config bn_vs_ln
+  normexp claims experiments                      judge every claim stored under experiments/"""
+USAGE = """usage: normexp run CONFIG [options]      train every variant over seeds, then report
+       normexp claims FOLDER... [--page FILE] [--readme FILE]
+                                         judge every stored claim into one page
+       normexp schema                    print the config language as a JSON Schema
+run 'normexp run --help' for the options ('python run.py --config CONFIG' is 'normexp run CONFIG')"""
 
 
 def parser():
@@ -44,9 +53,10 @@ def parser():
                        help="parallel training processes (default: one per core, 1 on a GPU)")
     parse.add_argument("--data-dir", help="folder with mnist.npz or the IDX .gz files "
                        "(default: data.dir, then $NORMEXP_DATA_DIR, then Keras)")
-    parse.add_argument("--backend", default="local",
-                       help="local (default: worker processes here) or ray (one Ray task per run)")
-    parse.add_argument("--address", help="with --backend ray: HOST:PORT of a running Ray head "
+    parse.add_argument("--executor", "--backend", dest="executor", default="local",
+                       help="where runs execute: local (default: worker processes here) or ray "
+                       "(one Ray task per run); --backend is an older name for it")
+    parse.add_argument("--address", help="with --executor ray: HOST:PORT of a running Ray head "
                        "node (default: start a Ray runtime on this machine)")
     parse.add_argument("--dry-run", action="store_true", help="list the runs; train nothing")
     parse.add_argument("--force", action="store_true", help="retrain runs already stored")
@@ -78,13 +88,34 @@ def positive_int(text):
 
 
 def main(argv=None):
+    """``normexp COMMAND ...`` or the classic ``run.py --config CONFIG ...``; the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") and Path(sys.argv[0]).name != "run.py":
+        print(USAGE, file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    if argv[0] == "run":
+        rest = argv[1:]
+        return run_command(["--config", *rest] if rest and not rest[0].startswith("-") else rest,
+                           "normexp run")
+    if argv[0] == "claims":
+        return claims_page.main(argv[1:])
+    if argv[0] == "schema":
+        return print_schema()
+    return run_command(argv, "python run.py")
+
+
+def print_schema():
+    from normexp.config.json_schema import config_schema
+
+    print(json.dumps(config_schema(), indent=2))
+    return 0
+
+
+def run_command(argv, program):
     parse = parser()
     args = parse.parse_args(argv)
     if args.schema:
-        from normexp.config.json_schema import config_schema
-
-        print(json.dumps(config_schema(), indent=2))
-        return 0
+        return print_schema()
     if not args.config:
         parse.error("the following arguments are required: --config")
     signal.signal(signal.SIGTERM, raise_interrupt)
@@ -92,8 +123,8 @@ def main(argv=None):
         return run(args)
     except runner.Interrupted as stop:
         print(f"\nInterrupted: {stop.finished} runs finished and stored in this session, "
-              f"{stop.remaining} left. Resume with:\n  python run.py "
-              f"{shlex.join(argv if argv is not None else sys.argv[1:])}", file=sys.stderr)
+              f"{stop.remaining} left. Resume with:\n  {program} {shlex.join(argv)}",
+              file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         print("\nInterrupted before training started; nothing was lost.", file=sys.stderr)
@@ -140,7 +171,7 @@ def run(args):
     if args.dry_run:
         print(dry_run_listing(study, runner.plan(study, runs, args.out, args.force), args.out))
         return 0
-    ray_cluster.check_backend(args.backend, args.address)
+    ray_cluster.check_executor(args.executor, args.address)
     run_store.prepare(args.out, study.name)
     if study.report.tensorboard:
         tensorboard_log.prepare(args.out, study.name)
@@ -170,7 +201,7 @@ def train(study, runs, args):
     from normexp.engine import tensorflow_backend  # loaded by dry_check; TensorFlow stays lazy
 
     jobs = runner.choose_jobs(args.jobs or study.jobs, len(plan.todo))
-    if args.backend == "ray":
+    if args.executor == "ray":
         return train_on_ray(study, plan, args, jobs, on_stored)
     say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already done) "
               f"on {tensorflow_backend.device_name()} with {jobs} worker{'s' if jobs > 1 else ''}.")

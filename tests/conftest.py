@@ -92,3 +92,14 @@ def fake_result(val_accuracy, status="complete"):
                "val_accuracy": val_accuracy, "seconds": [2.0] + [1.0] * (epochs - 1)}
     return RunResult(history, status, 1 if status == "diverged" else None, None,
                      {"trainable": 100, "non_trainable": 0}, 10, "CPU", 3.0)
+
+
+REAL_DATA_FIXTURES = {"real_data_dir", "mnist_slice", "mnist_slice_dir", "mnist_2000_dir"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that reads the real MNIST files carries the ``real_data`` marker, so
+    ``-m "not real_data"`` runs where the files are absent."""
+    for item in items:
+        if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_data)

@@ -1,6 +1,6 @@
-"""``--backend ray``: every run is one Ray task; this process plans, waits and stores.
+"""``--executor ray``: every run is one Ray task; this process plans, waits and stores.
 
-The driver keeps the local backend's guarantees: it alone writes the store, it
+The driver keeps the local executor's guarantees: it alone writes the store, it
 stores each result the moment it arrives, Ctrl-C keeps every finished run, and
 a rerun trains only what is missing. Workers need Python and the packages of
 requirements.txt, nothing else: normexp's code is shipped with the job
@@ -35,21 +35,21 @@ PROBE_SECONDS = 5       # TCP probe of --address
 # ray.init on an address that accepts connections but never completes (not a Ray head)
 CONNECT_SECONDS = float(os.environ.get("NORMEXP_RAY_CONNECT_SECONDS", 60))
 ADDRESS_PATTERN = re.compile(r"^(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})$")
-BACKENDS = ("local", "ray")
+EXECUTORS = ("local", "ray")
 
 
-class BackendError(NormexpError):
-    """--backend / --address cannot be used (exit 2, nothing trained or lost)."""
+class ExecutorError(NormexpError):
+    """--executor / --address cannot be used (exit 2, nothing trained or lost)."""
 
 
-def check_backend(backend, address):
+def check_executor(executor, address):
     """Validate the options before anything else happens; probe the address."""
-    if backend not in BACKENDS:
-        raise BackendError(f"--backend: unknown backend {backend!r}; valid: "
-                           f"{', '.join(BACKENDS)}")
-    if address is not None and backend != "ray":
-        raise BackendError("--address: only used with --backend ray")
-    if backend == "ray":
+    if executor not in EXECUTORS:
+        raise ExecutorError(f"--executor: unknown executor {executor!r}; valid: "
+                            f"{', '.join(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise ExecutorError("--address: only used with --executor ray")
+    if executor == "ray":
         import_ray()
         if address is not None:
             probe(*parse_address(address), address)
@@ -60,7 +60,7 @@ def parse_address(address):
     match = ADDRESS_PATTERN.match(address.strip())
     port = int(match["port"]) if match else 0
     if not match or not 0 < port < 65536:
-        raise BackendError(f"--address: expected HOST:PORT of a Ray head node, as printed by "
+        raise ExecutorError(f"--address: expected HOST:PORT of a Ray head node, as printed by "
                            f"`ray start --head` (e.g. 10.0.0.5:6379), got {address!r}")
     return match["host"].strip("[]"), port
 
@@ -71,7 +71,7 @@ def probe(host, port, address):
     except OSError as error:
         reason = "timed out" if isinstance(error, socket.timeout) else (
             error.strerror or type(error).__name__)
-        raise BackendError(f"--address {address}: no Ray head node answers ({reason}, waited "
+        raise ExecutorError(f"--address {address}: no Ray head node answers ({reason}, waited "
                            f"up to {PROBE_SECONDS} s); start one with `ray start --head "
                            f"--port={port}` or check the address") from None
 
@@ -80,7 +80,7 @@ def import_ray():
     try:
         import ray
     except ImportError as error:
-        raise BackendError(f"--backend ray needs the 'ray' package ({error}); install it with "
+        raise ExecutorError(f"--executor ray needs the 'ray' package ({error}); install it with "
                            f"pip install -r requirements.txt") from None
     return ray
 
@@ -103,8 +103,8 @@ def connected(address, local_cpus):
             ray.init(address=address, **options)
         except Exception as error:  # Ray raises several types (version mismatch, auth, …)
             message = one_line_summary(error)
-            where = f"--address {address}" if address else "--backend ray (a local runtime)"
-            raise BackendError(f"{where}: Ray could not start or connect: {message}") from None
+            where = f"--address {address}" if address else "--executor ray (a local runtime)"
+            raise ExecutorError(f"{where}: Ray could not start or connect: {message}") from None
         finally:
             watchdog.cancel()
     try:
@@ -209,5 +209,5 @@ def train_task(spec, splits, threads):
     datasets.provide(spec.settings.data.dataset, spec.settings.data.validation, splits)
     result = train_run(spec)
     worker_meta = {"versions": {**tensorflow_backend.versions(), "normexp": __version__},
-                   "backend": "ray", "host": socket.gethostname()}
+                   "executor": "ray", "host": socket.gethostname()}
     return result, worker_meta

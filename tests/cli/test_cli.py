@@ -27,6 +27,7 @@ def modification_times(out):
     return {path: path.stat().st_mtime_ns for path in run_files(out)}
 
 
+@pytest.mark.slow
 def test_study_end_to_end_then_nothing_new(tmp_path, tiny_config, tiny_data_dir):
     out = tmp_path / "out"
     first = run_cli("--config", tiny_config, "--out", out, "--jobs", "1", data_dir=tiny_data_dir)
@@ -56,6 +57,7 @@ def test_study_end_to_end_then_nothing_new(tmp_path, tiny_config, tiny_data_dir)
     assert modification_times(out) == before
 
 
+@pytest.mark.slow
 def test_parallel_store_equals_sequential_store(tmp_path, tiny_config, tiny_data_dir):
     stores = {}
     for jobs in ("1", "2"):
@@ -90,6 +92,7 @@ def test_dry_run_lists_every_run_and_whether_it_is_done(tmp_path, tiny_config, c
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.slow
 def test_diverging_variant_is_reported_not_plotted(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data["variants"].append({"name": "exploding", "train": {
@@ -104,6 +107,7 @@ def test_diverging_variant_is_reported_not_plotted(tmp_path, tiny_data_dir):
     assert (out / "tiny" / "curves.png").is_file()
 
 
+@pytest.mark.slow
 def test_corrupt_record_is_retrained_with_a_warning(tmp_path, tiny_config, tiny_data_dir):
     out = tmp_path / "out"
     assert run_cli("--config", tiny_config, "--out", out, "--jobs", "1", "--only", "no_norm",
@@ -120,6 +124,7 @@ def test_corrupt_record_is_retrained_with_a_warning(tmp_path, tiny_config, tiny_
     assert json.loads(history.read_text())["epoch"] == [1, 2]
 
 
+@pytest.mark.slow
 def test_deterministic_option_reproduces_a_run_exactly(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data.update(seeds=[3], variants=[{"name": "bn_after", "model": {"norm": "batch",
@@ -140,6 +145,7 @@ def test_deterministic_option_reproduces_a_run_exactly(tmp_path, tiny_data_dir):
         assert histories[0][metric] == histories[1][metric]
 
 
+@pytest.mark.slow
 def test_a_batch_size_sweep_keeps_tensorflow_warnings_out_of_the_console(tmp_path, tiny_data_dir):
     # Six batch sizes are six compiled programs; TensorFlow calls that "retracing".
     data = copy.deepcopy(TINY_STUDY)

@@ -9,6 +9,7 @@ alias bombs or not UTF-8. Under CI=true the examples are derandomized, so a CI r
 reproducible; elsewhere each run explores new ones.
 """
 
+import pytest
 import contextlib
 import copy
 import io
@@ -129,6 +130,7 @@ def files_under(folder):
 
 @settings(max_examples=2000, **FUZZ_SETTINGS)
 @given(config_texts())
+@pytest.mark.slow
 def test_any_config_loads_or_fails_in_one_line(text):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "study.yaml"

@@ -1,5 +1,6 @@
 """Real training on the full real MNIST: the article's MLP, one epoch."""
 
+import pytest
 import os
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from normexp.engine.trainer import train_run
 from tests.conftest import ROOT
 
 
+@pytest.mark.slow
+@pytest.mark.real_data
 def test_article_mlp_one_epoch_on_full_mnist(real_data_dir):
     study = load_study("article_ln", {"seeds": [0], "epochs": 1})
     for spec in study.runs:
@@ -19,6 +22,7 @@ def test_article_mlp_one_epoch_on_full_mnist(real_data_dir):
         assert result.history["accuracy"][0] > 0.90
 
 
+@pytest.mark.slow
 def test_ci_fails_rather_than_skips_without_real_data(tmp_path):
     # The real-data tests must not pass silently on CI by skipping.
     environment = dict(os.environ, CI="true", NORMEXP_DATA_DIR=str(tmp_path / "absent"))

@@ -62,6 +62,7 @@ def finish(config, out, data_dir):
     assert set(check_store(out, config).values()) == {"done"}
 
 
+@pytest.mark.slow
 def test_sigkill_mid_study_loses_nothing_and_rerun_finishes(tmp_path, tiny_data_dir):
     config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
     process = start_study(config, out, tiny_data_dir, "--jobs", "1")
@@ -76,6 +77,7 @@ def test_sigkill_mid_study_loses_nothing_and_rerun_finishes(tmp_path, tiny_data_
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path, tiny_data_dir, jobs):
     config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
@@ -120,6 +122,7 @@ def test_second_process_on_the_same_study_is_refused(tmp_path, capsys):
         pass
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_like_ctrl_c(tmp_path, tiny_data_dir):
     config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
     process = start_study(config, out, tiny_data_dir, "--jobs", "2")
@@ -165,6 +168,7 @@ def worker_processes(parent):
     return found
 
 
+@pytest.mark.slow
 def test_a_dead_worker_ends_the_study_with_one_line_and_rerun_finishes(tmp_path, tiny_data_dir):
     config, out = write_config(tmp_path, SLOW_STUDY), tmp_path / "out"
     process = start_study(config, out, tiny_data_dir, "--jobs", "2")

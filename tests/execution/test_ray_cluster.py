@@ -1,4 +1,4 @@
-"""--backend ray on a real two-node Ray cluster (separate processes, torn down after).
+"""--executor ray on a real two-node Ray cluster (separate processes, torn down after).
 
 The nodes start without NORMEXP_DATA_DIR: the data reaches them through Ray's
 object store. Order matters: the node-kill test runs last, as it removes the
@@ -93,10 +93,13 @@ def wait_for_stored(out, count, process, timeout=180):
     pytest.fail("no run was stored in time")
 
 
+@pytest.mark.slow
+@pytest.mark.ray
+@pytest.mark.real_data
 def test_driver_killed_then_rerun_gives_the_local_store_bit_for_bit(cluster, mnist_slice,
                                                                     tmp_path):
     config, out = write_config(tmp_path, STUDY), tmp_path / "ray"
-    driver = start(config, out, mnist_slice, "--backend", "ray", "--address", cluster.address)
+    driver = start(config, out, mnist_slice, "--executor", "ray", "--address", cluster.address)
     try:
         wait_for_stored(out, 1, driver)
     finally:
@@ -125,7 +128,7 @@ def assert_same_runs(on_ray, local):
     for run, (history, meta, resolved) in on_ray.items():
         local_history, local_meta, local_resolved = local[run]
         assert resolved == local_resolved
-        assert meta["backend"] == "ray" and meta["versions"] == local_meta["versions"]
+        assert meta["executor"] == "ray" and meta["versions"] == local_meta["versions"]
         for key in ("status", "updates", "parameters", "fingerprint", "test"):
             assert meta[key] == local_meta[key], (run, key)
         for key, values in history.items():
@@ -135,11 +138,13 @@ def assert_same_runs(on_ray, local):
                 assert values == pytest.approx(local_history[key], rel=1e-6), (run, key)
 
 
+@pytest.mark.slow
+@pytest.mark.ray
 def test_ctrl_c_on_a_local_ray_runtime_exits_130_and_keeps_runs(mnist_slice, tmp_path):
     study = copy.deepcopy(STUDY)
     study["train"]["epochs"] = 30
     config, out = write_config(tmp_path, study), tmp_path / "out"
-    driver = start(config, out, mnist_slice, "--backend", "ray", "--jobs", "1")
+    driver = start(config, out, mnist_slice, "--executor", "ray", "--jobs", "1")
     wait_for_stored(out, 1, driver)
     os.killpg(driver.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     code, _, stderr = finish(driver, timeout=60)
@@ -148,12 +153,15 @@ def test_ctrl_c_on_a_local_ray_runtime_exits_130_and_keeps_runs(mnist_slice, tmp
     assert 1 <= len(records(out)) < 4
 
 
+@pytest.mark.slow
+@pytest.mark.ray
+@pytest.mark.real_data
 def test_killed_worker_node_its_runs_are_retried_and_stored_once(cluster, mnist_slice,
                                                                  tmp_path):
     study = copy.deepcopy(STUDY)
     study["train"]["epochs"] = 2
     config, out = write_config(tmp_path, study), tmp_path / "out"
-    driver = start(config, out, mnist_slice, "--backend", "ray", "--address", cluster.address)
+    driver = start(config, out, mnist_slice, "--executor", "ray", "--address", cluster.address)
     deadline = time.monotonic() + 120
     while not cluster.worker.running_tasks("train_task"):
         assert time.monotonic() < deadline and driver.poll() is None, "no task on the node"
@@ -185,6 +193,8 @@ def test_bad_address_is_one_line_exit_2(tmp_path, capsys, address, words):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.ray
 def test_address_that_is_not_a_ray_head_gives_up_in_bounded_time(tmp_path, tiny_data_dir):
     listener = socket.create_server(("127.0.0.1", 0))  # accepts, but speaks no Ray
     listener.listen(8)
@@ -209,7 +219,7 @@ def test_unknown_backend_is_one_line_exit_2(tmp_path, capsys):
     code = cli.main(["--config", str(write_config(tmp_path, STUDY)), "--out",
                      str(tmp_path / "o"), "--backend", "spark"])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and err == ("normexp: error: --backend: unknown backend 'spark'; "
+    assert code == 2 and err == ("normexp: error: --executor: unknown executor 'spark'; "
                                  "valid: local, ray")
     assert not (tmp_path / "o").exists()
 
@@ -220,5 +230,5 @@ def test_ray_not_installed_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
                      str(tmp_path / "o"), "--backend", "ray"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err
-    assert err.startswith("normexp: error: --backend ray needs the 'ray' package")
+    assert err.startswith("normexp: error: --executor ray needs the 'ray' package")
     assert not (tmp_path / "o").exists()

@@ -1,5 +1,6 @@
 """Real data: Fashion-MNIST from $NORMEXP_DATA_DIR exactly as MNIST, and the new families on it."""
 
+import pytest
 import copy
 import gzip
 import hashlib
@@ -19,6 +20,7 @@ FASHION_MD5 = {"train-images-idx3-ubyte.gz": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
                "t10k-labels-idx1-ubyte.gz": "15d484375f8d13e6eb1aabb0c3f46965"}
 
 
+@pytest.mark.real_data
 def test_fashion_mnist_loads_from_the_data_folder_like_mnist(real_data_dir):
     for name, md5 in FASHION_MD5.items():
         with gzip.open(real_data_dir / "fashion_mnist" / name) as handle:
@@ -43,6 +45,8 @@ def run_on_real_data(folder, real_data_dir, dataset, model, epochs):
     return train_run(spec, data_dir=real_data_dir)
 
 
+@pytest.mark.slow
+@pytest.mark.real_data
 def test_cnn_learns_real_mnist_and_fashion_mnist_from_a_subset(tmp_path, real_data_dir):
     model = {"family": "cnn", "filters": [8, 16], "dense": [32], "norm": "layer",
              "placement": "before"}
@@ -54,6 +58,8 @@ def test_cnn_learns_real_mnist_and_fashion_mnist_from_a_subset(tmp_path, real_da
     assert 0.65 < fashion.history["val_accuracy"][-1] < mnist.history["val_accuracy"][-1]
 
 
+@pytest.mark.slow
+@pytest.mark.real_data
 def test_rnn_with_layer_norm_in_the_cell_learns_real_mnist_rows(tmp_path, real_data_dir):
     model = {"family": "rnn", "cell": "gru", "units": [32], "norm": "layer", "placement": "cell"}
     result = run_on_real_data(tmp_path, real_data_dir, "mnist", model, 2)
