@@ -40,6 +40,11 @@ def condition_label(variant, point):
     return " · ".join(parts)
 
 
+def point_label(point):
+    """``batch 2 · mnist`` for a sweep point alone (a dict key → value); "" for none."""
+    return condition_label("", point).removeprefix(" · ")
+
+
 def short_key(key):
     return SHORT_KEYS.get(key, key.rsplit(".", 1)[-1])
 

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats as scipy_stats  # noqa: E402
 
+from normexp.naming import point_label  # noqa: E402
+
 LINE_STYLES = ("-", "--", ":", "-.")
 TITLES = {"accuracy": "Training accuracy", "val_accuracy": "Validation accuracy",
           "loss": "Training loss", "val_loss": "Validation loss"}
@@ -92,6 +94,74 @@ def curves_figure(conditions, colors):
     legend_below(figure, *axes[0, 0].get_legend_handles_labels(), width=12, panels_height=8.5,
                  top_inches=0.26, max_columns=5)
     return figure
+
+
+def sweep_curves_figure(conditions, colors, metrics=("val_accuracy", "loss"), columns=4):
+    """Small multiples for a sweep: a panel per sweep point and metric, a line per variant.
+
+    Rows are metrics (wrapped every ``columns`` points); panels of one metric share the
+    y-axis so that points compare by eye. One colour per variant, as in every figure.
+    """
+    points = {}
+    for condition in conditions:
+        points.setdefault(point_label(condition.point), []).append(condition)
+    wrapped = -(-len(points) // columns)
+    width = min(columns, len(points))
+    figure, axes = plt.subplots(len(metrics) * wrapped, width, squeeze=False,
+                                figsize=(3.6 * width, 3.0 * len(metrics) * wrapped))
+    for row, metric in enumerate(metrics):
+        panel_axes = axes[row * wrapped:(row + 1) * wrapped].flat
+        for ax, (label, at_point) in zip(panel_axes, points.items()):
+            plot_variants(at_point, metric, colors, ax=ax)
+            ax.set_title(f"{TITLES[metric]} · {label}", fontsize=9)
+        for ax in list(axes[row * wrapped:(row + 1) * wrapped].flat)[len(points):]:
+            ax.set_visible(False)
+        share_y_axis([ax for ax in axes[row * wrapped:(row + 1) * wrapped].flat if ax.lines])
+    figure.suptitle(f"One panel per sweep point; mean over seeds; {BAND}", fontsize=10)
+    handles = [plt.Line2D([], [], color=colors[variant], marker="o", markersize=3)
+               for variant in dict.fromkeys(condition.variant for condition in conditions)]
+    legend_below(figure, handles, list(dict.fromkeys(c.variant for c in conditions)),
+                 width=3.6 * width, panels_height=3.0 * len(metrics) * wrapped,
+                 top_inches=0.3, max_columns=6)
+    return figure
+
+
+def share_y_axis(axes):
+    """One y-range for panels that compare by eye; a log axis when the values span more
+    than three orders of magnitude (a loss that exploded at a high learning rate)."""
+    values = np.concatenate([line.get_ydata() for ax in axes for line in ax.lines] or [[]])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return
+    logarithmic = values.min() > 0 and values.max() / values.min() > 1e3
+    for ax in axes:
+        if logarithmic:
+            ax.set_yscale("log")
+        ax.set_ylim(*(values.min() / 2, values.max() * 2) if logarithmic else
+                    (min(a.get_ylim()[0] for a in axes), max(a.get_ylim()[1] for a in axes)))
+
+
+def plot_variants(conditions, metric, colors, ax=None):
+    """One line per condition (one sweep point's variants): mean over seeds and its band."""
+    ax = ax or plt.gca()
+    for condition in conditions:
+        values = condition.curves.get(metric)
+        if values is None or not len(values):
+            continue
+        epochs = np.arange(1, values.shape[1] + 1)
+        color = colors[condition.variant]
+        ax.plot(epochs, values.mean(axis=0), color=color, marker="o", markersize=3,
+                label=f"{condition.variant} (n={len(values)})")
+        if len(values) > 1:
+            _, low, high = mean_band(values)
+            ax.fill_between(epochs, low, high, color=color, alpha=0.18, linewidth=0)
+    ax.set_ylabel("Loss" if "loss" in metric else "Accuracy", fontsize=8)
+    ax.tick_params(labelsize=8)
+    epoch_axis(ax)
+    if ax.lines and len(ax.lines[0].get_xdata()) == 1:  # one epoch: a tick, not a float range
+        ax.set_xticks([1])
+        ax.set_xlim(0.5, 1.5)
+    return ax
 
 
 def plot_article_panel(condition, title, ax=None):

@@ -61,7 +61,9 @@ def write_figures(folder, conditions, with_data, study_record, settings):
     probes = probes_figure.probes_figure(conditions, colors)
     if probes is not None:
         plots.save(probes, folder / FIGURES["probes"])
-    plots.save(plots.curves_figure(with_data, colors), folder / FIGURES["curves"])
+    curves = (plots.sweep_curves_figure(with_data, colors) if sweeps.sweep_keys(with_data)
+              else plots.curves_figure(with_data, colors))
+    plots.save(curves, folder / FIGURES["curves"])
     figure, ax = plots.plt.subplots(figsize=(1.6 * len(conditions) + 3, 4.5))
     plots.plot_final_accuracy(with_data, colors, ax=ax)
     figure.tight_layout()

@@ -203,3 +203,34 @@ def test_comparisons_give_every_final_metric_an_interval(tmp_path):
     # identical train losses: a zero-width interval at 0
     assert "| bn_after − no_norm | train loss | +0.0000 |" in report
     assert report.count("| bn_after − no_norm |") == 4
+
+
+def test_a_sweep_study_draws_one_panel_per_point_with_a_colour_per_variant(tmp_path):
+    data = copy.deepcopy(TINY_STUDY)
+    data["sweep"] = {"train.batch_size": [8, 64], "model.dropout": [0.0, 0.5]}
+    study = load_study(write_config(tmp_path, data))
+    out = tmp_path / "out"
+    run_store.prepare(out, study.name)
+    run_store.write_study(out, study_record(study))
+    for spec in study.runs:
+        batch = dict(spec.point)["train.batch_size"]
+        run_store.save_run(out, spec, fake_result([0.5, 0.8 + batch / 1000]), {})
+    records, _, _ = run_store.load_expected(out, study_record(study))
+    conditions = condition_data.collect(records, study_record(study), 0.95)
+    from normexp.report import plots
+    colors = plots.variant_colors(study.variants)
+    figure = plots.sweep_curves_figure(conditions, colors)
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    titles = [ax.get_title() for ax in panels]
+    assert len(panels) == 4 * 2    # 4 sweep points × (validation accuracy, training loss)
+    def panel(metric, *parts):
+        return next(ax for ax, title in zip(panels, titles) if title.split(" · ")[0] == metric
+                    and set(parts) <= set(title.split(" · ")[1:]))
+
+    for ax in panels:               # each panel: one line per variant, in its colour
+        assert [line.get_color() for line in ax.lines] == [colors["no_norm"], colors["bn_after"]]
+    at_64 = panel("Validation accuracy", "batch 64", "dropout 0")
+    assert at_64.lines[0].get_ydata()[-1] == pytest.approx(0.864)
+    assert len({ax.get_ylim() for ax in panels[:4]}) == 1    # shared y within a metric
+    legend = figure.legends[0]
+    assert [text.get_text() for text in legend.get_texts()] == ["no_norm", "bn_after"]
