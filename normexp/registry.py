@@ -38,7 +38,14 @@ class Registry:
 
 
 def closest(name, valid_names):
-    """The valid name nearest to ``name``, or None when nothing is close."""
+    """The valid name nearest to ``name``, or None when nothing is close.
+
+    A typo one edit away (a swapped pair counts as one: ``btach``, ``adma``) wins; then
+    difflib's similarity, which also catches abbreviations such as ``avg`` for ``average``.
+    """
+    typos = [valid for valid in valid_names if edit_distance(str(name), str(valid)) == 1]
+    if len(typos) == 1:
+        return typos[0]
     matches = difflib.get_close_matches(str(name), list(valid_names), n=1, cutoff=0.6)
     if matches:
         return matches[0]
@@ -52,3 +59,18 @@ def unknown_name_message(kind, name, valid_names):
     suggestion = closest(name, valid_names)
     hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
     return f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid_names)}"
+
+
+def edit_distance(first, second):
+    """Insertions, deletions, substitutions and swaps of neighbours (optimal string
+    alignment) that turn ``first`` into ``second``."""
+    previous, current = None, list(range(len(second) + 1))
+    for i, letter in enumerate(first, start=1):
+        earlier, previous, current = previous, current, [i] + [0] * len(second)
+        for j, other in enumerate(second, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1,
+                             previous[j - 1] + (letter != other))
+            if (earlier is not None and j > 1 and letter == second[j - 2]
+                    and first[i - 2] == other):
+                current[j] = min(current[j], earlier[j - 2] + 1)
+    return current[-1]

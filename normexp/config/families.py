@@ -13,7 +13,7 @@ import typing
 
 from normexp.config.norms import NORMS
 from normexp.config.optimizers import ACTIVATIONS
-from normexp.config.schema import field, in_registry, one_of
+from normexp.config.schema import field, in_registry, one_of, suggestion
 from normexp.registry import Registry
 
 IMAGE_SIZE = 28
@@ -71,7 +71,8 @@ class CommonModel:
                            f"(it applies to: {', '.join(norm.families)})")
         if self.placement not in self.PLACEMENTS:
             yield "placement", (f"must be one of: {', '.join(self.PLACEMENTS)} for family "
-                                f"{self.family!r}, got {self.placement!r}")
+                                f"{self.family!r}, got {self.placement!r}"
+                                f"{suggestion(self.placement, self.PLACEMENTS)}")
         groups = norm.groups(dict(self.norm_args))
         if groups is not None and groups != -1:
             for index, channels in enumerate(self.normalized_widths()):
@@ -133,7 +134,10 @@ class CnnConfig(CommonModel):
                 return
         for index, pooling in enumerate(self.per_block("pooling")):
             if pooling not in POOLINGS:
-                yield f"pooling[{index}]", f"must be one of: {', '.join(POOLINGS)}"
+                where = f"pooling[{index}]" if isinstance(self.pooling, tuple) else "pooling"
+                yield where, (f"must be one of: {', '.join(POOLINGS)}, got {pooling!r}"
+                              f"{suggestion(pooling, POOLINGS)}")
+                return
         size = IMAGE_SIZE
         for index, (kernel, pooling) in enumerate(zip(self.per_block("kernel_size"),
                                                       self.per_block("pooling"))):

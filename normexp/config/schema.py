@@ -39,7 +39,9 @@ def build(cls, mapping, source, path):
         check = field.metadata.get("check")
         problem = check(value) if check else None
         if problem:
-            raise ConfigError(source, field_path, f"{problem}, got {mapping[name]!r}")
+            choices = getattr(check, "choices", list)()
+            raise ConfigError(source, field_path, f"{problem}, got {mapping[name]!r}"
+                                                  f"{suggestion(value, choices)}")
         values[name] = value
     instance = cls(**values)
     for field_name, problem in getattr(instance, "problems", tuple)():
@@ -180,3 +182,9 @@ def in_registry(registry):
             f"unknown {registry.kind}; valid: {', '.join(registry.names())}")
     check.choices = registry.names
     return check
+
+
+def suggestion(value, names):
+    """``; did you mean 'average'?`` for a near miss (``avg``), else nothing."""
+    nearest = closest(value, names) if isinstance(value, str) else None
+    return f"; did you mean {nearest!r}?" if nearest else ""

@@ -13,6 +13,7 @@ from normexp.config.optimizers import OPTIMIZERS
 from normexp.config.schema import field, in_registry, one_of, positive, unknown_key_problem
 from normexp.errors import ConfigError
 from normexp.metrics import CURVE_METRICS
+from normexp.registry import unknown_name_message
 
 
 def validation_check(value):
@@ -26,7 +27,7 @@ def optimizer_check(value):
     if not isinstance(name, str):
         return "needs a 'name' (one of: " + ", ".join(OPTIMIZERS.names()) + ")"
     if name not in OPTIMIZERS:
-        return f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS.names())}"
+        return unknown_name_message("optimizer", name, OPTIMIZERS.names())
     rate = value.get("learning_rate", 1.0)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < math.inf:
         return "learning_rate must be a finite number > 0"
