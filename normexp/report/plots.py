@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 from scipy import stats as scipy_stats  # noqa: E402
 
 from normexp.naming import point_label  # noqa: E402
+from normexp.report.stats import MIN_INTERVAL_SEEDS  # noqa: E402
 
 LINE_STYLES = ("-", "--", ":", "-.")
 TITLES = {"accuracy": "Training accuracy", "val_accuracy": "Validation accuracy",
@@ -56,7 +57,7 @@ def plot_metric(conditions, metric, colors, ax=None):
         color = colors[condition.variant]
         ax.plot(epochs, values.mean(axis=0), styles[condition.name], color=color, marker="o",
                 markersize=3, label=f"{condition.label} (n={len(values)})")
-        if len(values) > 1:
+        if len(values) >= MIN_INTERVAL_SEEDS:
             _, low, high = mean_band(values)
             ax.fill_between(epochs, low, high, color=color, alpha=0.18, linewidth=0)
     ax.set_title(TITLES[metric])
@@ -152,7 +153,7 @@ def plot_variants(conditions, metric, colors, ax=None):
         color = colors[condition.variant]
         ax.plot(epochs, values.mean(axis=0), color=color, marker="o", markersize=3,
                 label=f"{condition.variant} (n={len(values)})")
-        if len(values) > 1:
+        if len(values) >= MIN_INTERVAL_SEEDS:
             _, low, high = mean_band(values)
             ax.fill_between(epochs, low, high, color=color, alpha=0.18, linewidth=0)
     ax.set_ylabel("Loss" if "loss" in metric else "Accuracy", fontsize=8)
@@ -174,7 +175,7 @@ def plot_article_panel(condition, title, ax=None):
             continue
         epochs = np.arange(1, values.shape[1] + 1)
         ax.plot(epochs, values.mean(axis=0), color=color, marker="o", label=label)
-        if len(values) > 1:
+        if len(values) >= MIN_INTERVAL_SEEDS:
             _, low, high = mean_band(values)
             ax.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
     ax.set_title(title)

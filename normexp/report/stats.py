@@ -1,8 +1,10 @@
 """Small statistics over seeds: t-intervals for a mean and for a difference of means.
 
 Contract: inputs are 1-D sequences of per-seed values (NaN-free); outputs are
-plain floats. With one seed an interval is undefined and reported as NaN, never
-as zero width.
+plain floats. With fewer than ``MIN_INTERVAL_SEEDS`` seeds an interval is reported
+as NaN (shown as the mean alone, with a note), never as zero width: with one seed it
+is undefined, and with two the 95% t-quantile is 12.7, so the interval is wider than
+the metric's whole range and says nothing.
 """
 
 import math
@@ -10,14 +12,16 @@ import math
 import numpy as np
 from scipy import stats as scipy_stats
 
+MIN_INTERVAL_SEEDS = 3
+
 
 def mean_interval(values, level=0.95):
     """``(mean, half_width)`` of the two-sided t-interval for the mean."""
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         return math.nan, math.nan
-    if values.size == 1:
-        return float(values[0]), math.nan
+    if values.size < MIN_INTERVAL_SEEDS:
+        return float(values.mean()), math.nan
     critical = scipy_stats.t.ppf(0.5 + level / 2, values.size - 1)
     return float(values.mean()), float(critical * values.std(ddof=1) / math.sqrt(values.size))
 
@@ -29,7 +33,7 @@ def prediction_interval(values, level=0.95):
     distribution of seeds plausibly have produced it?
     """
     values = np.asarray(values, dtype=float)
-    if values.size < 2:
+    if values.size < MIN_INTERVAL_SEEDS:
         return math.nan, math.nan
     critical = scipy_stats.t.ppf(0.5 + level / 2, values.size - 1)
     half = critical * values.std(ddof=1) * math.sqrt(1 + 1 / values.size)
@@ -43,7 +47,7 @@ def difference_interval(values, baseline, level=0.95):
     treated as independent (no pairing by seed).
     """
     a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
-    if a.size < 2 or b.size < 2:
+    if a.size < MIN_INTERVAL_SEEDS or b.size < MIN_INTERVAL_SEEDS:
         difference = float(a.mean() - b.mean()) if a.size and b.size else math.nan
         return difference, math.nan, math.nan
     variance_a, variance_b = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size

@@ -45,7 +45,8 @@ def build_report(out, study_name):
     text = markdown_report(study_record, records, missing, broken, summary,
                            differences, references, with_data, comparisons)
     atomic.write(folder / "REPORT.md", text)
-    return console_summary(study_record, summary, differences, missing, broken, folder)
+    return console_summary(study_record, summary, differences, missing, broken, folder,
+                           tables.few_seeds_note(with_data))
 
 
 def write_figures(folder, conditions, with_data, study_record, settings):
@@ -139,6 +140,8 @@ def markdown_report(study_record, records, missing, broken, summary, differences
             f"{100 * settings['target_accuracy']:g}%. s/epoch: median wall seconds of "
             "epochs after the first (the first includes compilation).", "",
             tables.markdown(tables.SUMMARY_COLUMNS, summary), ""]
+    note = tables.few_seeds_note(with_data)
+    lines += [f"**{note}**", ""] if note else []
     lines += differences_section(settings, differences)
     lines += comparisons_section(comparisons)
     lines += claims_section(study_record, records)
@@ -232,7 +235,7 @@ def problems_section(missing, broken):
     return lines + ["", "Rerun the same command to train what is missing.", ""]
 
 
-def console_summary(study_record, summary, differences, missing, broken, folder):
+def console_summary(study_record, summary, differences, missing, broken, folder, note=""):
     parts = [f"Study {study_record['name']}: "
              f"{len(study_record['runs']) - len(missing) - len(broken)}/"
              f"{len(study_record['runs'])} runs", "",
@@ -243,5 +246,6 @@ def console_summary(study_record, summary, differences, missing, broken, folder)
                                         [row[:4] for row in differences])]
     if missing or broken:
         parts += ["", f"{len(missing)} runs missing, {len(broken)} unreadable; rerun to finish."]
+    parts += ["", note] if note else []
     parts += ["", f"Report: {folder / 'REPORT.md'}"]
     return "\n".join(parts)

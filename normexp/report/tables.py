@@ -26,6 +26,19 @@ def plain(values, digits=4):
     return f"{mean:.{digits}f} ± {half:.{digits}f}" if not math.isnan(half) else f"{mean:.{digits}f}"
 
 
+def few_seeds_note(conditions):
+    """A sentence when some condition has too few seeds for an interval, else ""."""
+    few = [condition.label for condition in conditions
+           if 0 < len(condition.seeds) < stats.MIN_INTERVAL_SEEDS]
+    if not few:
+        return ""
+    shown = ", ".join(few[:4]) + (f" and {len(few) - 4} more" if len(few) > 4 else "")
+    return (f"Intervals are uninformative below {stats.MIN_INTERVAL_SEEDS} seeds (with 2, a 95% "
+            f"t-interval is ±12.7 standard errors): {shown} "
+            f"{'has' if len(few) == 1 else 'have'} fewer, so only means are shown "
+            f"and differences are not judged. Add seeds, e.g. --seeds 0,1,2,3,4.")
+
+
 def epochs_to_target(values):
     reached = [value for value in values if not math.isnan(value)]
     if not values:
