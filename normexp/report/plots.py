@@ -5,6 +5,8 @@ Colours come from ``variant_colors`` so a variant has one colour everywhere;
 sweep points of the same variant share it and differ in line style.
 """
 
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,6 +16,7 @@ from scipy import stats as scipy_stats  # noqa: E402
 
 from normexp.naming import point_label  # noqa: E402
 from normexp.report.stats import MIN_INTERVAL_SEEDS  # noqa: E402
+from normexp.store import atomic  # noqa: E402
 
 LINE_STYLES = ("-", "--", ":", "-.")
 TITLES = {"accuracy": "Training accuracy", "val_accuracy": "Validation accuracy",
@@ -218,5 +221,12 @@ def plot_final_accuracy(conditions, colors, ax=None):
 
 
 def save(figure, path):
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    """Render to memory, then write atomically: a full disk is one ``StoreError`` line and
+    leaves the previous figure in place."""
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, dpi=110, format="png")
+    finally:
+        plt.close(figure)
+    atomic.write(path, buffer.getvalue(), advice="the run records are untouched; free some "
+                 "space and rebuild the report with --report-only")

@@ -50,29 +50,37 @@ def build_report(out, study_name):
 
 
 def write_figures(folder, conditions, with_data, study_record, settings):
-    colors = plots.variant_colors(study_record["variants"])
-    for name in FIGURES.values():  # stale figures from an older config must not linger
-        (folder / name).unlink(missing_ok=True)
-    for stale in folder.glob("sweep_*.png"):
-        stale.unlink()
+    """Write every figure, then remove the ones an older config left behind; a full disk on
+    the way stops with one line and leaves the previous figures in place."""
+    written = set()
+    for name, figure in study_figures(conditions, with_data, study_record, settings):
+        plots.save(figure, folder / name)
+        written.add(name)
+    for path in [folder / name for name in FIGURES.values()] + list(folder.glob("sweep_*.png")):
+        if path.name not in written:
+            path.unlink(missing_ok=True)
+
+
+def study_figures(conditions, with_data, study_record, settings):
+    """``(file name, figure)`` for each figure the stored data calls for, built lazily."""
     if not with_data:
         return
-    for name, figure in sweeps.sweep_figures(conditions, colors).items():
-        plots.save(figure, folder / name)
+    colors = plots.variant_colors(study_record["variants"])
+    yield from sweeps.sweep_figures(conditions, colors).items()
     probes = probes_figure.probes_figure(conditions, colors)
     if probes is not None:
-        plots.save(probes, folder / FIGURES["probes"])
-    curves = (plots.sweep_curves_figure(with_data, colors) if sweeps.sweep_keys(with_data)
-              else plots.curves_figure(with_data, colors))
-    plots.save(curves, folder / FIGURES["curves"])
+        yield FIGURES["probes"], probes
+    yield FIGURES["curves"], (plots.sweep_curves_figure(with_data, colors)
+                              if sweeps.sweep_keys(with_data)
+                              else plots.curves_figure(with_data, colors))
     figure, ax = plots.plt.subplots(figsize=(1.6 * len(conditions) + 3, 4.5))
     plots.plot_final_accuracy(with_data, colors, ax=ax)
     figure.tight_layout()
-    plots.save(figure, folder / FIGURES["final"])
+    yield FIGURES["final"], figure
     names = {condition.name for condition in with_data}
     panels = settings["panels"]
     if panels and all(panel["variant"] in names for panel in panels):
-        plots.save(plots.article_figure(with_data, panels), folder / FIGURES["article"])
+        yield FIGURES["article"], plots.article_figure(with_data, panels)
 
 
 def write_csvs(folder, conditions, summary):

@@ -10,7 +10,6 @@ a colleague or a web server on a shared machine).
 
 import contextlib
 import errno
-import functools
 import os
 import tempfile
 from pathlib import Path
@@ -49,9 +48,12 @@ def disk_hint(error):
     return " (the disk is full: free some space and rerun)" if error.errno == errno.ENOSPC else ""
 
 
-@functools.cache
 def current_umask():
-    # The umask can only be read by setting it; done once, before any worker threads write.
+    """The process's umask, read without changing it where Linux shows it (changing it,
+    the only portable way to read it, would race with threads creating files)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status", encoding="ascii") as status:
+            return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
