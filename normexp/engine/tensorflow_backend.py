@@ -94,8 +94,8 @@ def try_one_step(model, optimizer, batch_size=2):
 def compile_function(function):
     """A graph-compiled ``function``; Python arguments (modes, counts) are compile-time.
 
-    Not XLA: for the probes' few large-batch passes per epoch it ran no faster (0.28 vs
-    0.31 s per epoch for all probes), but took 4x longer to compile (13 s vs 3.3 s)."""
+    Not XLA: for the probes' few large-batch passes per epoch it runs no faster but takes
+    several times longer to compile (docs/performance.md)."""
     return tf.function(function)
 
 
@@ -212,14 +212,13 @@ def use_xla(model):
     Both measured slower under XLA on this CPU (1 thread), so such a model runs its
     epoch as the same ``tf.while_loop`` in a plain TensorFlow graph: still one call per
     epoch, without per-step Python.
-    - Convolutions: XLA's own measured about 3x slower than TensorFlow's (oneDNN)
-      kernels (63 vs 21 ms per batch of 64 on the cnn family); the forms of
-      ``normexp.models.lowering`` (im2col matmuls, reshaped pooling) are faster than
-      both, so a model whose every conv and pooling layer has one uses XLA.
+    - Convolutions: XLA's own are several times slower than TensorFlow's (oneDNN)
+      kernels; the forms of ``normexp.models.lowering`` (im2col matmuls, reshaped
+      pooling) are faster than both, so a model whose every conv and pooling layer has
+      one uses XLA.
     - Dropout: Keras draws its masks with ``tf.random.stateless_*`` and the default
-      ``auto_select`` algorithm, which XLA compiles to about 2.2 ms per (32, 128) mask
-      against 0.03 ms in a graph; the article MLP with dropout 0.2 took 1.6 s per epoch
-      of 12,000 examples under XLA against 0.31 s as a graph (0.18 s without dropout).
+      ``auto_select`` algorithm, which XLA compiles to code far slower than a graph's.
+    Measurements: docs/performance.md.
     """
     if on_gpu():
         return True

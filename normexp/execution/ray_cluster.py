@@ -29,7 +29,7 @@ from normexp import native_stderr
 from normexp.errors import NormexpError, one_line_summary
 from normexp.execution.progress import Progress
 
-CPUS_PER_RUN = 1        # 1-thread runs are the most efficient use of a core (README, benchmark)
+CPUS_PER_RUN = 1        # 1-thread runs use a core best (docs/performance.md)
 TASK_RETRIES = 3        # attempts after a worker or node dies; a Python error is not retried
 PROBE_SECONDS = 5       # TCP probe of --address
 # ray.init on an address that accepts connections but never completes (not a Ray head)

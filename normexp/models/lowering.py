@@ -1,9 +1,8 @@
 """The same convolutions and poolings, written as matmuls and reshapes, for XLA on a CPU.
 
-On a CPU, XLA compiles the gradients of ``Conv2D`` to slow generic loops (a
-1→8-channel 3×3 convolution of a batch of 32, forward and backward: 5.4 ms,
-against 1.1 ms written as below), and TensorFlow's own oneDNN kernels cannot
-run inside an XLA program. So for its training steps the fast engine calls a
+On a CPU, XLA compiles the gradients of ``Conv2D`` to slow generic loops (several
+times slower than the form below; docs/performance.md), and TensorFlow's own oneDNN
+kernels cannot run inside an XLA program. So for its training steps the fast engine calls a
 Keras ``Sequential`` model layer by layer and computes these layers in an
 equal form (inference keeps Keras' layers: XLA's forward convolution is fast):
 
