@@ -24,7 +24,6 @@ from pathlib import Path
 
 from normexp.data import datasets
 from normexp.execution import runner
-from normexp.store import run_store
 from normexp import native_stderr
 from normexp.errors import NormexpError, one_line_summary
 from normexp.execution.progress import Progress
@@ -143,7 +142,8 @@ def execute(plan_, out, ray, data_dir=None, quiet=False, on_stored=None):
                 except ray.exceptions.RayError as error:
                     failures.append((spec, error))
                     continue
-                store_result(out, spec, result, worker_meta, progress, on_stored)
+                replay_epochs(spec, result, progress)
+                runner.store_finished(out, spec, result, worker_meta, progress, on_stored)
                 finished += 1
     except KeyboardInterrupt:
         cancel(ray, pending)
@@ -153,14 +153,11 @@ def execute(plan_, out, ray, data_dir=None, quiet=False, on_stored=None):
     return finished
 
 
-def store_result(out, spec, result, worker_meta, progress, on_stored):
-    run_store.save_run(out, spec, result, worker_meta)
-    for index, epoch in enumerate(result.history["epoch"]):  # results carry whole histories
+def replay_epochs(spec, result, progress):
+    """A Ray result arrives whole: show its epochs as local progress would have."""
+    for index, epoch in enumerate(result.history["epoch"]):
         progress.epoch_done(spec, epoch, {key: result.history[key][index]
                                           for key in ("accuracy", "val_accuracy")})
-    progress.run_done(spec, result)
-    if on_stored is not None:
-        on_stored(spec, result)
 
 
 def data_key(spec):

@@ -90,6 +90,14 @@ def choose_jobs(requested, pending):
     return max(1, min(os.cpu_count() or 1, pending, by_memory))
 
 
+def store_finished(out, spec, result, meta, progress, on_stored):
+    """Store one finished run (only the driver does), report it, then run ``on_stored``."""
+    run_store.save_run(out, spec, result, meta)
+    progress.run_done(spec, result)
+    if on_stored is not None:
+        on_stored(spec, result)
+
+
 def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None):
     """Train ``plan_.todo``, storing each result as it arrives; returns their count.
     ``on_stored(spec, result)`` runs after each result is stored (TensorBoard events)."""
@@ -99,11 +107,8 @@ def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None):
 
     def store_result(spec, result):
         nonlocal finished
-        run_store.save_run(out, spec, result, extra)
+        store_finished(out, spec, result, extra, progress, on_stored)
         finished += 1
-        progress.run_done(spec, result)
-        if on_stored is not None:
-            on_stored(spec, result)
 
     try:
         if jobs == 1:
