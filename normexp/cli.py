@@ -1,9 +1,9 @@
 """Command line: ``normexp run CONFIG``, ``normexp claims FOLDER...``, ``normexp schema``.
 
 ``python run.py --config CONFIG [options]`` is the same as ``normexp run CONFIG [options]``
-(and ``python run.py --schema`` as ``normexp schema``). Exit codes: 0 done; 2 bad input or unusable data/results folder (one line, no
-traceback unless ``--debug``); 130 interrupted (finished runs are kept);
-1 an unexpected failure.
+(and ``python run.py --schema`` as ``normexp schema``). Exit codes: 0 done; 2 bad input
+or unusable data/results folder (one line, no traceback unless ``--debug``); 130
+interrupted (finished runs are kept); 1 an unexpected failure.
 """
 
 import argparse
@@ -33,7 +33,8 @@ USAGE = """usage: normexp run CONFIG [options]      train every variant over see
        normexp claims FOLDER... [--page FILE] [--readme FILE]
                                          judge every stored claim into one page
        normexp schema                    print the config language as a JSON Schema
-run 'normexp run --help' for the options ('python run.py --config CONFIG' is 'normexp run CONFIG')"""
+run 'normexp run --help' for the options
+('python run.py --config CONFIG' is the same as 'normexp run CONFIG')"""
 
 
 def parser():
@@ -204,7 +205,8 @@ def train(study, runs, args):
     if args.executor == "ray":
         return train_on_ray(study, plan, args, jobs, on_stored)
     say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already done) "
-              f"on {tensorflow_backend.device_name()} with {jobs} worker{'s' if jobs > 1 else ''}.")
+              f"on {tensorflow_backend.device_name()} with {jobs} "
+              f"worker{'s' if jobs > 1 else ''}.")
     runner.execute(plan, args.out, jobs, args.data_dir, args.quiet, on_stored)
 
 

@@ -1,8 +1,8 @@
 """The ``model`` section of a config: one frozen dataclass per family, and the family registry.
 
 No TensorFlow here. ``FAMILIES`` maps ``model.family`` to its config class and the
-module of ``normexp.models`` that builds it; ``model.family`` picks the class; a key that belongs to another family is
-rejected with a line naming it (see ``normexp.config.schema``). Each class's
+module of ``normexp.models`` that builds it. A key that belongs to another family
+is rejected with a line naming it (see ``normexp.config.schema``). Each class's
 ``problems()`` holds the checks that need several fields at once: a norm the
 family cannot use, GroupNorm ``groups`` that do not divide the channels, a
 kernel larger than the image a block receives after the pooling before it.

@@ -27,7 +27,8 @@ def build(model_config, input_shape=(28, 28), classes=10):
         layers.append(recurrent_layer(model_config, units, index, sequences=index < last))
         if index < last and model_config.placement == "after":
             norm_layer = build_norm(
-                model_config.norm, dict(model_config.norm_args), f"{model_config.norm}_norm_{index}", "sequence")
+                model_config.norm, dict(model_config.norm_args),
+                f"{model_config.norm}_norm_{index}", "sequence")
             layers.extend([norm_layer] if norm_layer is not None else [])
         if model_config.dropout > 0:
             layers.append(keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}"))

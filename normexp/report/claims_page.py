@@ -95,7 +95,8 @@ def measurement(entry):
         compared = (f"({entry.left.label} − {entry.right.label}) − ({entry.minus_left.label} "
                     f"− {entry.minus_right.label}), {CLAIM_METRICS[metric].description}")
     elif metric == other_metric:
-        compared = f"{entry.left.label} − {entry.right.label}, {CLAIM_METRICS[metric].description}"
+        compared = (f"{entry.left.label} − {entry.right.label}, "
+                    f"{CLAIM_METRICS[metric].description}")
     else:
         compared = f"{entry.left.label} {metric} − {entry.right.label} {other_metric}"
     estimate, unit = scaled(entry.test.estimate, metric)
