@@ -94,6 +94,22 @@ def fake_result(val_accuracy, status="complete"):
                      {"trainable": 100, "non_trainable": 0}, 10, "CPU", 3.0)
 
 
+def store_fake_study(folder, data, accuracies=lambda spec: [0.5, 0.9 + 0.01 * spec.seed]):
+    """A study's store holding a ``fake_result`` for every run (nothing trained): the
+    config is written to ``folder``, the store to ``folder/out``; returns ``(study, out)``.
+    ``accuracies(spec)`` gives a run's validation accuracy per epoch."""
+    from normexp.config.study import load_study, study_record
+    from normexp.store import run_store
+
+    study = load_study(write_config(folder, data))
+    out = Path(folder) / "out"
+    run_store.prepare(out, study.name)
+    run_store.write_study(out, study_record(study))
+    for spec in study.runs:
+        run_store.save_run(out, spec, fake_result(accuracies(spec)), {})
+    return study, out
+
+
 REAL_DATA_FIXTURES = {"real_data_dir", "mnist_slice", "mnist_slice_dir", "mnist_2000_dir"}
 
 

@@ -53,19 +53,24 @@ def plot_metric(conditions, metric, colors, ax=None):
     ax = ax or plt.gca()
     styles = line_styles(conditions)
     for condition in conditions:
-        values = condition.curves.get(metric)
-        if values is None or not len(values):
-            continue
-        epochs = np.arange(1, values.shape[1] + 1)
-        color = colors[condition.variant]
-        ax.plot(epochs, values.mean(axis=0), styles[condition.name], color=color, marker="o",
-                markersize=3, label=f"{condition.label} (n={len(values)})")
-        if len(values) >= MIN_INTERVAL_SEEDS:
-            _, low, high = mean_band(values)
-            ax.fill_between(epochs, low, high, color=color, alpha=0.18, linewidth=0)
+        plot_mean_curve(ax, condition, metric, colors[condition.variant],
+                        styles[condition.name], condition.label)
     ax.set_title(TITLES[metric])
     ax.set_ylabel("Loss" if "loss" in metric else "Accuracy")
     return epoch_axis(ax)
+
+
+def plot_mean_curve(ax, condition, metric, color, style, label):
+    """One condition's mean over seeds per epoch, and its 95% band from 3 seeds on."""
+    values = condition.curves.get(metric)
+    if values is None or not len(values):
+        return
+    epochs = np.arange(1, values.shape[1] + 1)
+    ax.plot(epochs, values.mean(axis=0), style, color=color, marker="o", markersize=3,
+            label=f"{label} (n={len(values)})")
+    if len(values) >= MIN_INTERVAL_SEEDS:
+        _, low, high = mean_band(values)
+        ax.fill_between(epochs, low, high, color=color, alpha=0.18, linewidth=0)
 
 
 def epoch_axis(ax, label="Epoch"):
@@ -149,16 +154,8 @@ def plot_variants(conditions, metric, colors, ax=None):
     """One line per condition (one sweep point's variants): mean over seeds and its band."""
     ax = ax or plt.gca()
     for condition in conditions:
-        values = condition.curves.get(metric)
-        if values is None or not len(values):
-            continue
-        epochs = np.arange(1, values.shape[1] + 1)
-        color = colors[condition.variant]
-        ax.plot(epochs, values.mean(axis=0), color=color, marker="o", markersize=3,
-                label=f"{condition.variant} (n={len(values)})")
-        if len(values) >= MIN_INTERVAL_SEEDS:
-            _, low, high = mean_band(values)
-            ax.fill_between(epochs, low, high, color=color, alpha=0.18, linewidth=0)
+        plot_mean_curve(ax, condition, metric, colors[condition.variant], "-",
+                        condition.variant)
     ax.set_ylabel("Loss" if "loss" in metric else "Accuracy", fontsize=8)
     ax.tick_params(labelsize=8)
     epoch_axis(ax)

@@ -4,10 +4,8 @@ import copy
 import math
 import re
 
-from normexp.config.study import load_study, study_record
 from normexp.report import stats, study_report
-from normexp.store import run_store
-from tests.conftest import TINY_STUDY, fake_result, write_config
+from tests.conftest import TINY_STUDY, store_fake_study
 
 
 def test_two_seeds_give_no_interval_one_more_does():
@@ -21,14 +19,11 @@ def test_two_seeds_give_no_interval_one_more_does():
 def build(tmp_path, seeds):
     data = copy.deepcopy(TINY_STUDY)
     data["seeds"] = seeds
-    study = load_study(write_config(tmp_path, data))
-    out = tmp_path / "out"
-    run_store.prepare(out, study.name)
-    run_store.write_study(out, study_record(study))
-    for spec in study.runs:  # bn_after is 20 pp better, no_norm's seeds far apart
+    def accuracies(spec):  # bn_after is 20 pp better, no_norm's seeds far apart
         spread = 0.3 * spec.seed if spec.variant == "no_norm" else 0.01 * spec.seed
-        accuracy = 0.5 + spread + (0.2 if spec.variant == "bn_after" else 0.0)
-        run_store.save_run(out, spec, fake_result([0.3, min(accuracy, 1.0)]), {})
+        return [0.3, min(0.5 + spread + (0.2 if spec.variant == "bn_after" else 0.0), 1.0)]
+
+    study, out = store_fake_study(tmp_path, data, accuracies)
     return study_report.build_report(out, study.name), (out / "tiny" / "REPORT.md").read_text()
 
 

@@ -11,7 +11,7 @@ from normexp.report import condition_data
 from normexp.store import run_store
 from normexp.config.study import load_study, study_record
 from normexp.report.study_report import build_report
-from tests.conftest import TINY_STUDY, fake_result, write_config
+from tests.conftest import TINY_STUDY, fake_result, store_fake_study, write_config
 
 ARTICLE_STYLE = copy.deepcopy(TINY_STUDY)
 ARTICLE_STYLE["seeds"] = [0, 1, 2]
@@ -208,13 +208,8 @@ def test_comparisons_give_every_final_metric_an_interval(tmp_path):
 def test_a_sweep_study_draws_one_panel_per_point_with_a_colour_per_variant(tmp_path):
     data = copy.deepcopy(TINY_STUDY)
     data["sweep"] = {"train.batch_size": [8, 64], "model.dropout": [0.0, 0.5]}
-    study = load_study(write_config(tmp_path, data))
-    out = tmp_path / "out"
-    run_store.prepare(out, study.name)
-    run_store.write_study(out, study_record(study))
-    for spec in study.runs:
-        batch = dict(spec.point)["train.batch_size"]
-        run_store.save_run(out, spec, fake_result([0.5, 0.8 + batch / 1000]), {})
+    study, out = store_fake_study(tmp_path, data, lambda spec: [
+        0.5, 0.8 + dict(spec.point)["train.batch_size"] / 1000])
     records, _, _ = run_store.load_expected(out, study_record(study))
     conditions = condition_data.collect(records, study_record(study), 0.95)
     from normexp.report import plots

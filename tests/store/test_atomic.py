@@ -8,10 +8,10 @@ import stat
 import pytest
 
 from normexp import cli
-from normexp.config.study import load_study, study_record
+from normexp.config.study import study_record
 from normexp.errors import StoreError
 from normexp.store import atomic, run_store
-from tests.conftest import TINY_STUDY, fake_result, write_config
+from tests.conftest import TINY_STUDY, store_fake_study
 
 
 @pytest.fixture
@@ -35,23 +35,13 @@ def test_stored_files_get_the_permissions_the_umask_gives(tmp_path, umask, mask,
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode
 
 
-def stored_study(tmp_path):
-    study = load_study(write_config(tmp_path, TINY_STUDY))
-    out = tmp_path / "out"
-    run_store.prepare(out, study.name)
-    run_store.write_study(out, study_record(study))
-    for spec in study.runs:
-        run_store.save_run(out, spec, fake_result([0.5, 0.8 + 0.01 * spec.seed]), {})
-    return study, out
-
-
 def full_disk(fd):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
 def test_a_full_disk_while_the_report_is_written_is_one_line_and_loses_nothing(
         tmp_path, monkeypatch, capsys):
-    study, out = stored_study(tmp_path)
+    study, out = store_fake_study(tmp_path, TINY_STUDY)
     config = tmp_path / "study.yaml"
     assert cli.main(["--config", str(config), "--out", str(out), "--report-only"]) == 0
     folder = out / study.name
