@@ -18,10 +18,10 @@ from pathlib import Path
 
 from normexp.config.study import load_study, select_runs, study_record
 from normexp.data import datasets
-from normexp.errors import NormexpError
+from normexp.errors import DataError, NormexpError
 from normexp.execution import ray_cluster, runner
 from normexp.report import claims_page, study_report
-from normexp.store import run_store, tensorboard_log
+from normexp.store import misclassified_images, run_store, tensorboard_log
 
 EPILOG = """examples:
   python run.py --config bn_vs_ln.yaml            train what is missing, then report
@@ -189,9 +189,11 @@ def train(study, runs, args):
     plan = runner.plan(study, runs, args.out, args.force)
     for note in plan.notes:
         print(note, file=sys.stderr)
-    on_stored = tensorboard_log.writer_for(args.out) if study.report.tensorboard else None
-    if on_stored:
+    images = images_writer(study, plan, args)
+    events = tensorboard_log.writer_for(args.out) if study.report.tensorboard else None
+    if events:
         tensorboard_log.backfill(args.out, plan.done)
+    on_stored = chained(images, events)
     if not plan.todo:
         say(args, f"All {len(plan.done)} runs of {study.name} are already in {args.out}; "
                   "nothing to train (use --force to retrain).")
@@ -208,6 +210,37 @@ def train(study, runs, args):
               f"on {tensorflow_backend.device_name()} with {jobs} "
               f"worker{'s' if jobs > 1 else ''}.")
     runner.execute(plan, args.out, jobs, args.data_dir, args.quiet, on_stored)
+
+
+def images_writer(study, plan, args):
+    """The ``on_stored`` callback that keeps ``misclassified_images.npz`` (the report's
+    images of misclassified examples), once it has added what stored runs got wrong and
+    the file lacks. The validation images come from the datasets this process loads anyway
+    (cached), so the store never imports the data package."""
+    def validation_set(spec):
+        data = spec.settings.data
+        splits = datasets.load(data.dataset, data.validation, args.data_dir or data.dir)
+        return splits.x_val, splits.y_val
+
+    writer = misclassified_images.Writer(args.out, study.name, validation_set)
+    try:
+        writer.backfill(plan.done)
+    except DataError as error:
+        if plan.todo:
+            raise  # training needs this data too: fail now, as before
+        print(f"warning: the report's images of stored runs' errors are incomplete: "
+              f"{one_line(str(error))}", file=sys.stderr)
+    return writer
+
+
+def chained(*callbacks):
+    """One ``on_stored(spec, result)`` calling each given callback in turn."""
+    present = [callback for callback in callbacks if callback is not None]
+
+    def on_stored(spec, result):
+        for callback in present:
+            callback(spec, result)
+    return on_stored
 
 
 def train_on_ray(study, plan, args, jobs, on_stored):

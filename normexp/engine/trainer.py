@@ -11,8 +11,10 @@ the same batches in the same order.
 
 History contract (``RunResult.history``): lists indexed by epoch, keys
 ``epoch`` (1-based), ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` and
-``seconds`` (wall time of that epoch, evaluation included). Training never
-plots and never writes files; the runner stores the result.
+``seconds`` (wall time of that epoch, evaluation included). A run that ends
+complete also carries ``misclassified``: which validation examples the trained
+model gets wrong, and what it predicts there. Training never plots and never
+writes files; the runner stores the result.
 """
 
 import dataclasses
@@ -29,6 +31,17 @@ from normexp.models import build_model, parameter_counts
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+
+@dataclasses.dataclass(frozen=True)
+class Misclassified:
+    """The validation examples a trained model gets wrong: plain ints, so it pickles small
+    (through worker queues and Ray) and is stored as JSON as it is."""
+
+    count: int          # validation examples predicted
+    index: list         # positions in the validation set, ascending
+    predicted: list     # the model's label at each of those positions
+
+
 @dataclasses.dataclass
 class RunResult:
     history: dict
@@ -39,6 +52,7 @@ class RunResult:
     updates: int                # optimizer steps taken over the whole run
     device: str
     seconds: float
+    misclassified: Misclassified | None = None  # None when diverged (or an older result)
 
 
 def build_for_run(spec):
@@ -66,11 +80,21 @@ def train_run(spec, data_dir=None, on_epoch=None):
     if splits.x_test is not None and diverged_epoch is None:
         loss, accuracy = engine.evaluate(splits.x_test, splits.y_test)
         test = {"loss": loss, "accuracy": accuracy}
+    wrong = None
+    if diverged_epoch is None:
+        wrong = misclassified(engine.predict_classes(splits.x_val), splits.y_val)
     trainable, frozen = parameter_counts(engine.model)
     return RunResult(history, "diverged" if diverged_epoch else "complete", diverged_epoch, test,
                      {"trainable": trainable, "non_trainable": frozen},
                      int(engine.optimizer.iterations.numpy()), tensorflow_backend.device_name(),
-                     time.perf_counter() - started)
+                     time.perf_counter() - started, wrong)
+
+
+def misclassified(predicted, labels):
+    """``Misclassified`` from every validation example's predicted class and true label."""
+    predicted = np.asarray(predicted)
+    wrong = np.flatnonzero(predicted != np.asarray(labels))
+    return Misclassified(len(labels), wrong.tolist(), predicted[wrong].tolist())
 
 
 def epoch_orders(seed, size):
@@ -89,6 +113,7 @@ class FastEngine:
             program, model, optimizer, train.batch_size, splits.x_train, splits.y_train)
         self.model, self.optimizer = self.compiled.model, self.compiled.optimizer
         self.evaluate = self.compiled.evaluate
+        self.predict_classes = self.compiled.predict_classes
         # Probes compile once per architecture too, so they live beside the cached program.
         cache = self.compiled.__dict__.setdefault("probes", {})
         self.probes = probe_set(self.model, spec, splits, cache)
@@ -101,7 +126,7 @@ class FastEngine:
             loss, accuracy = self.compiled.train_epoch(next(orders))
             evaluated = time.perf_counter()
             val_loss, val_accuracy = self.compiled.evaluate(self.splits.x_val, self.splits.y_val)
-            # Inference cost per example (inference mode, chunks of 10,000), for claim 5.
+            # Inference cost per example (inference mode, chunks of 10,000), a claim metric.
             history.setdefault("inference_seconds_per_example", []).append(
                 (time.perf_counter() - evaluated) / len(self.splits.x_val))
             metrics = dict(zip(TRAINING_METRICS, (loss, accuracy, val_loss, val_accuracy)))
@@ -130,6 +155,14 @@ class FitEngine:
     def evaluate(self, x, y):
         loss, accuracy = self.model.evaluate(datasets.scale(x), y, batch_size=10000, verbose=0)
         return float(loss), float(accuracy)
+
+    def predict_classes(self, x, chunk=10000):
+        """Each example's predicted class, inference mode. Eager calls in evaluate's chunks:
+        ``model.predict`` would trace a new function for every run."""
+        return np.concatenate([
+            np.argmax(np.asarray(self.model(datasets.scale(x[start:start + chunk]),
+                                            training=False)), axis=-1)
+            for start in range(0, len(x), chunk)])
 
     def train(self, on_epoch):
         history = empty_history()

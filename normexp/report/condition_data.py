@@ -27,6 +27,8 @@ class Condition:
     diverged: list = dataclasses.field(default_factory=list)   # [(seed, epoch)]
     parameters: dict | None = None
     point: dict = dataclasses.field(default_factory=dict)      # sweep key → value
+    # Each usable seed's predictions.json (with its "seed"), for seeds that have one.
+    predictions: list = dataclasses.field(default_factory=list)
 
     @property
     def label(self):
@@ -69,6 +71,8 @@ def summarize(name, variant, records, target_accuracy):
     condition.seeds = [record["meta"]["seed"] for record in usable]
     condition.per_seed = per_seed_values(usable, target_accuracy)
     condition.curves = curves(usable)
+    condition.predictions = [dict(record["predictions"], seed=record["meta"]["seed"])
+                             for record in usable if "predictions" in record]
     condition.probes = {key: [record["history"][key] for record in usable]
                         for key in ("pre_activation", "gradient_norms", *PROBE_SCALARS)
                         if usable and all(key in record["history"] for record in usable)}

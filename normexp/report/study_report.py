@@ -12,7 +12,7 @@ import math
 
 from normexp.metrics import PROBE_SCALARS
 from normexp.naming import csv_value, sweep_figure_name
-from normexp.report import claims, claims_page, condition_data
+from normexp.report import claims, claims_page, condition_data, misclassified
 from normexp.report import plots
 from normexp.report import probes_figure
 from normexp.report import sweeps
@@ -22,7 +22,8 @@ from normexp.store import atomic, run_store
 from normexp.errors import StoreError
 
 FIGURES = {"curves": "curves.png", "final": "final_val_accuracy.png",
-           "article": "article_figure.png", "probes": "probes.png"}
+           "article": "article_figure.png", "probes": "probes.png",
+           "misclassified": "misclassified.png", "disagreements": "disagreements.png"}
 
 
 def build_report(out, study_name):
@@ -36,24 +37,25 @@ def build_report(out, study_name):
     settings = study_record["report"]
     conditions = condition_data.collect(records, study_record, settings["target_accuracy"])
     with_data = [condition for condition in conditions if condition.curves]
-    write_figures(folder, conditions, with_data, study_record, settings)
+    errors = misclassified.collect(folder, with_data, settings.get("baseline"))
+    write_figures(folder, conditions, with_data, study_record, settings, errors)
     summary = tables.summary_rows(conditions)
     differences = tables.difference_rows(conditions, settings["baseline"])
     references = tables.reference_rows(conditions, settings["reference"])
     comparisons = tables.comparison_rows(conditions, settings.get("comparisons", []))
     write_csvs(folder, conditions, summary)
     text = markdown_report(study_record, records, missing, broken, summary,
-                           differences, references, with_data, comparisons)
+                           differences, references, with_data, comparisons, errors)
     atomic.write(folder / "REPORT.md", text)
     return console_summary(study_record, summary, differences, missing, broken, folder,
                            tables.few_seeds_note(with_data))
 
 
-def write_figures(folder, conditions, with_data, study_record, settings):
+def write_figures(folder, conditions, with_data, study_record, settings, errors=None):
     """Write every figure, then remove the ones an older config left behind; a full disk on
     the way stops with one line and leaves the previous figures in place."""
     written = set()
-    for name, figure in study_figures(conditions, with_data, study_record, settings):
+    for name, figure in study_figures(conditions, with_data, study_record, settings, errors):
         plots.save(figure, folder / name)
         written.add(name)
     for path in [folder / name for name in FIGURES.values()] + list(folder.glob("sweep_*.png")):
@@ -61,11 +63,16 @@ def write_figures(folder, conditions, with_data, study_record, settings):
             path.unlink(missing_ok=True)
 
 
-def study_figures(conditions, with_data, study_record, settings):
+def study_figures(conditions, with_data, study_record, settings, errors):
     """``(file name, figure)`` for each figure the stored data calls for, built lazily."""
+    colors = plots.variant_colors(study_record["variants"])
+    if errors is not None:  # misclassified.collect: some run has predictions, and the images
+        yield FIGURES["misclassified"], misclassified.misclassified_figure(errors)
+        disagreements = misclassified.disagreements_figure(errors)
+        if disagreements is not None:
+            yield FIGURES["disagreements"], disagreements
     if not with_data:
         return
-    colors = plots.variant_colors(study_record["variants"])
     yield from sweeps.sweep_figures(conditions, colors).items()
     probes = probes_figure.probes_figure(conditions, colors)
     if probes is not None:
@@ -120,7 +127,7 @@ def fmt(value):
 
 
 def markdown_report(study_record, records, missing, broken, summary, differences, references,
-                    with_data, comparisons=()):
+                    with_data, comparisons=(), errors=None):
     settings = study_record["report"]
     seeds = ", ".join(map(str, study_record["seeds"]))
     lines = [f"# Study `{study_record['name']}`", "", study_record["description"], "",
@@ -132,32 +139,43 @@ def markdown_report(study_record, records, missing, broken, summary, differences
     if settings["panels"] and with_data:
         lines += ["## The article's figure", "", f"![article figure]({FIGURES['article']})", ""]
     lines += reference_section(settings, references)
-    if with_data:
-        lines += ["## Curves", "", "Mean over seeds; the shaded band is the 95% confidence "
-                  "interval of the mean (t-interval), not the spread of single runs.", "",
-                  f"![curves]({FIGURES['curves']})", ""]
-        lines += sweep_section(with_data)
-        if any(condition.probes for condition in with_data):
-            lines += ["## Probes", "", "Recorded at the end of every epoch on fixed examples "
-                      "(see `train.probes` in the README); their cost per epoch is the "
-                      "`probe_seconds` column of per_seed.csv.", "",
-                      f"![probes]({FIGURES['probes']})", ""]
-    lines += ["## Summary", "",
-            "Final-epoch values; accuracies in %, mean ± half-width of the 95% t-interval "
-            f"over seeds. Epochs to target: median first epoch with validation accuracy ≥ "
-            f"{100 * settings['target_accuracy']:g}%. s/epoch: median wall seconds of "
-            "epochs after the first (the first includes compilation).", "",
-            tables.markdown(tables.SUMMARY_COLUMNS, summary), ""]
-    note = tables.few_seeds_note(with_data)
-    lines += [f"**{note}**", ""] if note else []
+    lines += figures_section(with_data)
+    lines += summary_section(settings, summary, with_data)
     lines += differences_section(settings, differences)
     lines += comparisons_section(comparisons)
     lines += claims_section(study_record, records)
     if with_data:
         lines += [f"![final validation accuracy per seed]({FIGURES['final']})", ""]
+    lines += misclassified.section(errors, FIGURES) if errors is not None else []
     lines += ["Per-seed values: `per_seed.csv`; means and intervals: `summary.csv`; every run's "
             "config, history and metadata: `runs/<condition>/seed_<k>/`.", ""]
     return "\n".join(lines)
+
+
+def figures_section(with_data):
+    if not with_data:
+        return []
+    lines = ["## Curves", "", "Mean over seeds; the shaded band is the 95% confidence interval "
+             "of the mean (t-interval), not the spread of single runs.", "",
+             f"![curves]({FIGURES['curves']})", ""]
+    lines += sweep_section(with_data)
+    if any(condition.probes for condition in with_data):
+        lines += ["## Probes", "", "Recorded at the end of every epoch on fixed examples "
+                  "(see `train.probes` in docs/config.md); their cost per epoch is the "
+                  "`probe_seconds` column of per_seed.csv.", "",
+                  f"![probes]({FIGURES['probes']})", ""]
+    return lines
+
+
+def summary_section(settings, summary, with_data):
+    lines = ["## Summary", "",
+             "Final-epoch values; accuracies in %, mean ± half-width of the 95% t-interval "
+             f"over seeds. Epochs to target: median first epoch with validation accuracy ≥ "
+             f"{100 * settings['target_accuracy']:g}%. s/epoch: median wall seconds of "
+             "epochs after the first (the first includes compilation).", "",
+             tables.markdown(tables.SUMMARY_COLUMNS, summary), ""]
+    note = tables.few_seeds_note(with_data)
+    return lines + ([f"**{note}**", ""] if note else [])
 
 
 def sweep_section(conditions):

@@ -5,15 +5,19 @@ Layout (folder names come only from ``run_dir``)::
     <out>/<study>/study.json                       what the report needs of the config
     <out>/<study>/runs/<condition>/seed_<k>/config.json   resolved config of the run
                                             history.json  per-epoch metrics
+                                            predictions.json  validation examples it got wrong
                                             meta.json     status, fingerprint, versions…
 
 ``meta.json`` is written last: a run is complete exactly when its
 ``meta.json`` and ``history.json`` parse, agree, and the fingerprint matches
 the config. Anything else is treated as not done (and retrained).
+``predictions.json`` is optional (diverged runs and runs stored before it
+existed have none); the report uses it when present.
 """
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import json
 import math
@@ -25,6 +29,7 @@ from normexp.metrics import HISTORY_KEYS
 from normexp.store import atomic
 
 STATUSES = ("complete", "diverged")
+PREDICTIONS = "predictions.json"
 
 
 def study_dir(out, study_name):
@@ -77,7 +82,11 @@ def write_study(out, study_record):
 def lock_study(out, study_name):
     """Hold an exclusive lock on the study; the OS drops it if the process dies."""
     path = study_dir(out, study_name) / ".lock"
-    handle = open(path, "a+", encoding="utf-8")
+    try:
+        handle = open(path, "a+", encoding="utf-8")
+    except OSError as error:
+        raise StoreError(f"cannot create {path}: {error.strerror}"
+                         f"{atomic.disk_hint(error)}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -88,10 +97,14 @@ def lock_study(out, study_name):
                              f"{study_name!r} in {Path(out)}; wait for it to finish or stop "
                              f"it (its finished runs are kept), then rerun") from None
     try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+        except OSError as error:  # a full disk: the lock is held all the same
+            if error.errno != errno.ENOSPC:
+                raise StoreError(f"cannot write {path}: {error.strerror}") from None
         yield
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
@@ -102,15 +115,60 @@ def save_run(out, spec, result, extra_meta):
     """Write one run's record; ``meta.json`` goes last and marks it complete."""
     folder = run_dir(out, spec.study, spec.condition, spec.seed)
     folder.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        (folder / "meta.json").unlink()  # the old marker must not vouch for new files
+    for old in ("meta.json", PREDICTIONS):  # the old marker must not vouch for new files,
+        with contextlib.suppress(FileNotFoundError):  # nor old predictions for a new run
+            (folder / old).unlink()
     write_json_atomic(folder / "config.json", spec.resolved())
     write_json_atomic(folder / "history.json", result.history)
-    meta = {key: value for key, value in dataclasses.asdict(result).items() if key != "history"}
+    wrong = getattr(result, "misclassified", None)
+    if wrong is not None:
+        write_predictions(folder, spec, wrong)
+    meta = {key: value for key, value in dataclasses.asdict(result).items()
+            if key not in ("history", "misclassified")}
     meta.update(extra_meta, fingerprint=spec.fingerprint(), seed=spec.seed,
                 condition=spec.condition, variant=spec.variant)
     write_json_atomic(folder / "meta.json", meta)
     return folder
+
+
+def validation_key(dataset, validation):
+    """Names one validation set (``mnist__test``, ``mnist__0.1``): the runs that share it
+    share its images in ``misclassified_images.npz``."""
+    return f"{dataset}__{validation}"
+
+
+def write_predictions(folder, spec, wrong):
+    """``predictions.json``: one line, as a run may get thousands of examples wrong."""
+    data = spec.settings.data
+    record = {"split": "validation", "dataset": data.dataset, "validation": data.validation,
+              "images": validation_key(data.dataset, data.validation), "count": wrong.count,
+              "wrong_index": list(wrong.index), "wrong_predicted": list(wrong.predicted)}
+    atomic.write(folder / PREDICTIONS, json.dumps(record, separators=(",", ":")) + "\n",
+                 advice="records written before are untouched")
+
+
+def read_predictions(folder):
+    """The run's ``predictions.json`` as written, or None when absent or malformed: the file is
+    optional, so a bad one costs the report its images, not the run its record."""
+    try:
+        record = json.loads((Path(folder) / PREDICTIONS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if valid_predictions(record) else None
+
+
+def valid_predictions(record):
+    """What the report relies on: ascending indices below ``count``, one label each."""
+    if not isinstance(record, dict) or not isinstance(record.get("images"), str):
+        return False
+    count, index, predicted = (record.get(key) for key in ("count", "wrong_index",
+                                                           "wrong_predicted"))
+    if not (type(count) is int and isinstance(index, list) and isinstance(predicted, list)
+            and len(index) == len(predicted) <= count):
+        return False
+    integers = all(type(value) is int and value >= 0 for value in index + predicted)
+    return integers and all(earlier < later for earlier, later in zip(index, index[1:])) and (
+        not index or index[-1] < count)
 
 
 class CorruptRecord(Exception):
@@ -118,7 +176,8 @@ class CorruptRecord(Exception):
 
 
 def read_record(folder):
-    """``{"config", "history", "meta"}`` of a complete run, or raise ``CorruptRecord``."""
+    """``{"config", "history", "meta"}`` of a complete run, plus ``"predictions"`` when it
+    has a valid ``predictions.json``; or raise ``CorruptRecord``."""
     folder = Path(folder)
     if not (folder / "meta.json").exists():
         raise CorruptRecord("unfinished (no meta.json)")
@@ -130,6 +189,9 @@ def read_record(folder):
                for key in HISTORY_KEYS}
     if len(lengths) != 1 or lengths.pop() < 1:
         raise CorruptRecord("history.json lacks per-epoch lists of equal length")
+    predictions = read_predictions(folder)
+    if predictions is not None:
+        record["predictions"] = predictions
     return record
 
 

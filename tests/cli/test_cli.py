@@ -32,12 +32,14 @@ def test_study_end_to_end_then_nothing_new(tmp_path, tiny_config, tiny_data_dir)
     out = tmp_path / "out"
     first = run_cli("--config", tiny_config, "--out", out, "--jobs", "1", data_dir=tiny_data_dir)
     assert first.returncode == 0, first.stderr
-    assert len(run_files(out)) == 4 * 3
+    assert len(run_files(out)) == 4 * 4  # config, history, predictions, meta
     for name in ("REPORT.md", "summary.csv", "per_seed.csv", "curves.png",
-                 "final_val_accuracy.png", "study.json"):
+                 "final_val_accuracy.png", "study.json", "misclassified_images.npz",
+                 "misclassified.png", "disagreements.png"):
         assert (out / "tiny" / name).is_file(), name
     report = (out / "tiny" / "REPORT.md").read_text()
     assert "| bn_after |" in report and "Differences vs `no_norm`" in report
+    assert "## Misclassified validation images" in report
     assert "no_norm" in first.stdout and "Report:" in first.stdout
     assert re.search(r"Training 4 runs of tiny \(0 already done\) on (CPU|GPU.*) with 1 worker\.",
                      first.stderr)

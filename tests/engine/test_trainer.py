@@ -2,6 +2,7 @@
 
 import copy
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from normexp.data import datasets
 from normexp.data import idx_files
 from normexp.engine import tensorflow_backend
 from normexp.config.study import load_study
-from normexp.engine.trainer import FastEngine, FitEngine, build_for_run, epoch_orders, train_run
+from normexp.engine.trainer import (FastEngine, FitEngine, build_for_run, epoch_orders,
+                                    misclassified, train_run)
 from tests.conftest import TINY_STUDY, require_real_data, write_config, write_tiny_mnist
 
 
@@ -146,6 +148,41 @@ def test_divergence_stops_the_run_and_is_recorded(tmp_path, tiny_data_dir, engin
     result = train_run(spec, data_dir=tiny_data_dir)
     assert result.status == "diverged" and result.diverged_epoch == 1
     assert len(result.history["epoch"]) == 1
+    assert result.misclassified is None  # a diverged model predicts nothing worth showing
+
+
+def weak_spec(tmp_path, engine="fast"):
+    """One epoch of slow SGD on tiny MNIST: about 70% of validation examples still wrong."""
+    return spec_for(tmp_path, engine=engine, epochs=1,
+                    optimizer={"name": "sgd", "learning_rate": 0.01})
+
+
+@pytest.mark.parametrize("engine_class", [FastEngine, FitEngine])
+def test_recorded_predictions_are_the_trained_models_argmax(tmp_path, tiny_data_dir,
+                                                            engine_class):
+    engine, history = trained_engine(engine_class, weak_spec(tmp_path), tiny_data_dir)
+    splits = datasets.load("mnist", "test", str(tiny_data_dir))
+    wrong = misclassified(engine.predict_classes(splits.x_val), splits.y_val)
+    # Independently: Keras' own predict, in other batches.
+    argmax = np.argmax(engine.model.predict(datasets.scale(splits.x_val), batch_size=16,
+                                            verbose=0), axis=-1)
+    expected = np.flatnonzero(argmax != splits.y_val)
+    assert 0 < len(expected) < len(splits.y_val)
+    assert wrong.count == len(splits.y_val) == 128
+    assert wrong.index == expected.tolist()
+    assert wrong.predicted == argmax[expected].tolist()
+    assert len(wrong.index) == round((1 - history["val_accuracy"][-1]) * wrong.count)
+
+
+def test_a_run_result_carries_the_validation_examples_it_gets_wrong(tmp_path, tiny_data_dir):
+    result = train_run(weak_spec(tmp_path), data_dir=tiny_data_dir)
+    y_val = datasets.load("mnist", "test", str(tiny_data_dir)).y_val
+    wrong = result.misclassified
+    assert wrong.count == 128 and wrong.index == sorted(set(wrong.index))
+    assert len(wrong.index) == round((1 - result.history["val_accuracy"][-1]) * 128) > 0
+    assert all(y_val[index] != label for index, label in zip(wrong.index, wrong.predicted))
+    assert all(type(value) is int for value in wrong.index + wrong.predicted)
+    assert pickle.loads(pickle.dumps(result)) == result  # it travels to the driver pickled
 
 
 def test_reused_program_gives_the_same_run(tmp_path, tiny_data_dir):

@@ -1,16 +1,18 @@
 """The run store: atomic writes, completion marker, corrupt records, the study lock."""
 
+import dataclasses
 import errno
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from normexp.store import run_store
 from normexp.config.study import load_study, study_record
 from normexp.errors import StoreError, StudyBusyError
-from normexp.engine.trainer import RunResult
-from tests.conftest import TINY_STUDY, write_config
+from normexp.engine.trainer import Misclassified, RunResult
+from tests.conftest import ROOT, TINY_STUDY, write_config
 
 
 @pytest.fixture
@@ -112,3 +114,55 @@ def test_load_expected_sorts_records(tmp_path):
     (broken / "history.json").write_text("{")
     records, missing, damaged = run_store.load_expected(tmp_path, record)
     assert len(records) == 1 and len(damaged) == 1 and len(missing) == len(study.runs) - 2
+
+
+def with_predictions(result, index=(2, 5, 11), predicted=(7, 0, 3), count=20):
+    return dataclasses.replace(result, misclassified=Misclassified(count, list(index),
+                                                                   list(predicted)))
+
+
+def test_predictions_are_written_before_meta_and_read_back(tmp_path, spec, monkeypatch):
+    written = []
+    original = run_store.atomic.write
+
+    def recording_write(path, data, **options):
+        written.append(Path(path).name)
+        original(path, data, **options)
+
+    monkeypatch.setattr(run_store.atomic, "write", recording_write)
+    folder = run_store.save_run(tmp_path, spec, with_predictions(fake_result()), {})
+    assert written == ["config.json", "history.json", "predictions.json", "meta.json"]
+    stored = json.loads((folder / "predictions.json").read_text())
+    assert stored == {"split": "validation", "dataset": "mnist", "validation": "test",
+                      "images": "mnist__test", "count": 20, "wrong_index": [2, 5, 11],
+                      "wrong_predicted": [7, 0, 3]}
+    assert "misclassified" not in json.loads((folder / "meta.json").read_text())
+    state, record = run_store.run_state(tmp_path, spec)
+    assert state == "done" and record["predictions"] == stored
+
+
+def test_runs_without_predictions_stay_complete(tmp_path, spec):
+    folder = run_store.save_run(tmp_path, spec, with_predictions(fake_result()), {})
+    run_store.save_run(tmp_path, spec, fake_result(), {})  # retrained: the old file must go
+    assert not (folder / "predictions.json").exists()
+    state, record = run_store.run_state(tmp_path, spec)
+    assert state == "done" and "predictions" not in record
+
+
+@pytest.mark.parametrize("text", ['{"images": "mnist__test", "count": 20, "wrong_index": [5, 2],'
+                                  ' "wrong_predicted": [1, 1]}', '{"count": 2', "[]",
+                                  '{"images": "m", "count": 3, "wrong_index": [3], '
+                                  '"wrong_predicted": [1]}'])
+def test_a_malformed_predictions_file_is_ignored_not_fatal(tmp_path, spec, text):
+    folder = run_store.save_run(tmp_path, spec, with_predictions(fake_result()), {})
+    (folder / "predictions.json").write_text(text)
+    state, record = run_store.run_state(tmp_path, spec)
+    assert state == "done" and "predictions" not in record
+
+
+def test_published_stores_without_predictions_load_complete():
+    study = ROOT / "experiments" / "bn_vs_ln"
+    record = json.loads((study / "study.json").read_text())
+    records, missing, broken = run_store.load_expected(study.parent, record)
+    assert len(records) == len(record["runs"]) > 0 and not missing and not broken
+    assert not any("predictions" in run for run in records)
