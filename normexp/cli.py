@@ -224,7 +224,7 @@ def images_writer(study, plan, args):
 
     writer = misclassified_images.Writer(args.out, study.name, validation_set)
     try:
-        writer.backfill(plan.done)
+        writer.backfill(study.runs)  # every stored run counts, not only this session's
     except DataError as error:
         if plan.todo:
             raise  # training needs this data too: fail now, as before

@@ -3,9 +3,11 @@
 The report is rebuilt from the store alone and never loads a dataset, yet it shows the
 validation images that runs misclassify. So the process that stores the runs, which has
 the data loaded, keeps this file: for each validation set (``run_store.validation_key``)
-the uint8 28×28 images and true labels of every validation index that some stored run of
-the study got wrong, and nothing more (a union, merged as runs are stored), so it stays
-small: a few hundred images for a study of good MNIST models.
+the uint8 28×28 images and true labels of the validation indices that stored runs of the
+study got wrong: all of them up to ``MAX_IMAGES`` per validation set, else the
+``MAX_IMAGES`` that the most runs got wrong (ties: the lower index). A study with runs
+that collapse (thousands of errors each) thus stays under a megabyte; the report skips an
+image the file lacks, and its counts come from ``predictions.json``, never from this file.
 
 Arrays per validation key ``<key>``: ``<key>__index`` (validation positions, ascending),
 ``<key>__images`` (uint8, n × 28 × 28) and ``<key>__labels`` (true labels, same order).
@@ -13,6 +15,7 @@ The store never imports the data package: the caller passes ``validation_set(spe
 which returns the run's validation ``(images, labels)``.
 """
 
+import collections
 import io
 import zipfile
 from pathlib import Path
@@ -23,6 +26,7 @@ from normexp.store import atomic, run_store
 
 FILE_NAME = "misclassified_images.npz"
 PARTS = ("index", "images", "labels")
+MAX_IMAGES = 1000   # per validation set: about 250 kB compressed
 
 
 def read(study_folder):
@@ -54,54 +58,65 @@ def spec_key(spec):
 
 
 class Writer:
-    """``on_stored(spec, result)``: merges a stored run's wrong examples into the file.
+    """``on_stored(spec, result)``: keeps the file's images in step with the stored runs.
 
-    Only the driver runs one, under the study lock, so it may keep the file's arrays in
-    memory and rewrite the file only when the union grows."""
+    Only the driver runs one, under the study lock. ``backfill`` counts, for every stored
+    run of the study, which indices it got wrong; each newly stored run adds its count;
+    the file is rewritten only when the chosen indices change, and the dataset is loaded
+    only when an index the file lacks is chosen. (A run retrained with ``--force`` counts
+    twice until the next session: the choice is a ranking, not a statistic.)"""
 
     def __init__(self, out, study_name, validation_set):
         self.out = out
         self.path = run_store.study_dir(out, study_name) / FILE_NAME
         self.validation_set = validation_set
         self.arrays = read(self.path.parent)
+        self.wrong_runs = {}     # validation key → Counter: index → runs that got it wrong
         self.changed = False
 
     def __call__(self, spec, result):
         wrong = getattr(result, "misclassified", None)
         if wrong is not None:
-            self.add(spec, wrong.count, wrong.index)
+            self.wrong_runs.setdefault(spec_key(spec), collections.Counter()).update(wrong.index)
+            self.choose(spec, wrong.count)
             self.flush()
 
     def backfill(self, specs):
-        """Add what stored runs got wrong and the file lacks (a run stored just before an
-        interruption, or a deleted file); returns the number of runs that added some."""
-        added = 0
+        """Count what every stored run in ``specs`` (all of the study's) got wrong and bring
+        the file in step; returns the number of validation sets whose images changed."""
+        sample = {}
         for spec in specs:
             predictions = run_store.read_predictions(
                 run_store.run_dir(self.out, spec.study, spec.condition, spec.seed))
             if predictions is not None and predictions["images"] == spec_key(spec):
-                added += self.add(spec, predictions["count"], predictions["wrong_index"])
+                counter = self.wrong_runs.setdefault(spec_key(spec), collections.Counter())
+                counter.update(predictions["wrong_index"])
+                sample[spec_key(spec)] = (spec, predictions["count"])
+        changed = sum(self.choose(spec, count) for spec, count in sample.values())
         self.flush()
-        return added
+        return changed
 
-    def add(self, spec, count, index):
-        """Merge ``index`` (positions in the run's validation set of ``count``); True when
-        the union grew."""
-        key = spec_key(spec)
-        if key not in self.arrays:  # on record even if no run got anything wrong yet
-            self.arrays[key] = {"index": np.zeros(0, np.int64),
-                                "images": np.zeros((0, 28, 28), np.uint8),
-                                "labels": np.zeros(0, np.int32)}
-            self.changed = True
-        known = set(self.arrays[key]["index"].tolist())
-        if set(index) <= known:
+    def choose(self, spec, count):
+        """Hold the chosen indices of ``spec``'s validation set (of ``count`` examples);
+        True when they changed."""
+        key, counter = spec_key(spec), self.wrong_runs.get(spec_key(spec), {})
+        held = self.arrays.get(key) or {"index": np.zeros(0, np.int64),
+                                        "images": np.zeros((0, 28, 28), np.uint8),
+                                        "labels": np.zeros(0, np.int32)}
+        chosen = np.array(sorted(sorted(counter, key=lambda index: (-counter[index], index))
+                                 [:MAX_IMAGES]), dtype=np.int64)
+        if key in self.arrays and np.array_equal(chosen, held["index"]):
             return False
-        images, labels = self.validation_set(spec)
-        if len(images) != count:  # not the validation set the run saw: its pixels are unknown
-            return False
-        union = np.array(sorted(known.union(index)), dtype=np.int64)
-        self.arrays[key] = {"index": union, "images": np.asarray(images[union], np.uint8),
-                            "labels": np.asarray(labels[union])}
+        if set(chosen.tolist()) <= set(held["index"].tolist()):
+            positions = np.searchsorted(held["index"], chosen)
+            images, labels = held["images"][positions], held["labels"][positions]
+        else:
+            images, labels = self.validation_set(spec)
+            if len(images) != count:  # not the validation set the run saw: pixels unknown
+                return False
+            images, labels = images[chosen], labels[chosen]
+        self.arrays[key] = {"index": chosen, "images": np.asarray(images, np.uint8),
+                            "labels": np.asarray(labels)}
         self.changed = True
         return True
 

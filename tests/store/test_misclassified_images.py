@@ -73,3 +73,22 @@ def test_an_absent_or_damaged_file_reads_as_empty(tmp_path):
     assert misclassified_images.read(tmp_path) == {}
     (tmp_path / misclassified_images.FILE_NAME).write_bytes(b"not a zip file")
     assert misclassified_images.read(tmp_path) == {}
+
+
+def test_past_the_cap_the_file_keeps_what_the_most_runs_got_wrong(tmp_path, runs, validation,
+                                                                   monkeypatch):
+    monkeypatch.setattr(misclassified_images, "MAX_IMAGES", 3)
+    loader = CountingLoader(validation)
+    writer = misclassified_images.Writer(tmp_path, "tiny", loader)
+    # 7 wrong in three runs, 9 in two, then 1, 3, 20 in one each (ties: the lower index).
+    for spec, result in zip(runs, (wrong(3, 7, 9), wrong(7, 20, 9), wrong(1, 7))):
+        run_store.save_run(tmp_path, spec, result, {})
+        writer(spec, result)
+    stored = misclassified_images.read(tmp_path / "tiny")["mnist__test"]
+    assert stored["index"].tolist() == [1, 7, 9]
+    assert np.array_equal(stored["images"], validation[0][[1, 7, 9]])
+    # A new session counts every stored run afresh and arrives at the same choice.
+    fresh = misclassified_images.Writer(tmp_path, "tiny", CountingLoader(validation))
+    assert fresh.backfill(runs) == 0
+    assert misclassified_images.read(tmp_path / "tiny")["mnist__test"]["index"].tolist() == [
+        1, 7, 9]
