@@ -160,12 +160,13 @@ def plot_row(shown, label, axes):
 
 def image_grid(rows, title):
     """A figure with one ``plot_row`` per ``(label, shown)``."""
+    height = 1.45 * len(rows) + 0.8
     figure, axes = plt.subplots(len(rows), EXAMPLES, squeeze=False,
-                                figsize=(1.05 * EXAMPLES + 2.6, 1.45 * len(rows) + 0.8))
+                                figsize=(1.05 * EXAMPLES + 2.6, height))
     for row_axes, (label, shown) in zip(axes, rows):
         plot_row(shown, label, row_axes)
     figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 / height))  # the title keeps its own strip
     return figure
 
 
