@@ -133,12 +133,30 @@ def test_predictions_are_written_before_meta_and_read_back(tmp_path, spec, monke
     folder = run_store.save_run(tmp_path, spec, with_predictions(fake_result()), {})
     assert written == ["config.json", "history.json", "predictions.json", "meta.json"]
     stored = json.loads((folder / "predictions.json").read_text())
+    # Bits 2, 5 and 11 of 20, little-endian: bytes 0b00100100, 0b00001000, 0 → "JAgA".
     assert stored == {"split": "validation", "dataset": "mnist", "validation": "test",
-                      "images": "mnist__test", "count": 20, "wrong_index": [2, 5, 11],
-                      "wrong_predicted": [7, 0, 3]}
+                      "images": "mnist__test", "count": 20, "wrong": "JAgA", "predicted": "703"}
     assert "misclassified" not in json.loads((folder / "meta.json").read_text())
     state, record = run_store.run_state(tmp_path, spec)
-    assert state == "done" and record["predictions"] == stored
+    assert state == "done" and record["predictions"] == {
+        **stored, "wrong_index": [2, 5, 11], "wrong_predicted": [7, 0, 3]}
+
+
+def test_a_run_wrong_everywhere_stores_a_small_file(tmp_path, spec):
+    everything = Misclassified(10000, list(range(10000)), [index % 10 for index in range(10000)])
+    folder = run_store.save_run(tmp_path, spec, dataclasses.replace(
+        fake_result(), misclassified=everything), {})
+    assert (folder / "predictions.json").stat().st_size < 12_000   # a JSON list: ~70 kB
+    read = run_store.read_predictions(folder)
+    assert read["wrong_index"] == everything.index
+    assert read["wrong_predicted"] == everything.predicted
+
+
+@pytest.mark.parametrize("wrong", ["not base64!", "AAAA/w=="])   # the second: bits past count
+def test_a_damaged_bitmask_is_ignored_not_fatal(tmp_path, wrong):
+    (tmp_path / "predictions.json").write_text(json.dumps(
+        {"images": "mnist__test", "count": 20, "wrong": wrong, "predicted": ""}))
+    assert run_store.read_predictions(tmp_path) is None
 
 
 def test_runs_without_predictions_stay_complete(tmp_path, spec):
@@ -161,7 +179,7 @@ def test_a_malformed_predictions_file_is_ignored_not_fatal(tmp_path, spec, text)
 
 
 def test_published_stores_without_predictions_load_complete():
-    study = ROOT / "experiments" / "bn_vs_ln"
+    study = ROOT / "experiments" / "engine_fidelity"  # stored before predictions existed
     record = json.loads((study / "study.json").read_text())
     records, missing, broken = run_store.load_expected(study.parent, record)
     assert len(records) == len(record["runs"]) > 0 and not missing and not broken
