@@ -1,6 +1,8 @@
 """Shared fixtures: the real MNIST folder, a tiny synthetic MNIST, config writers."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +82,18 @@ def run_cli(*args, data_dir=None, cwd=ROOT, timeout=300, **popen):
     return subprocess.run([sys.executable, str(ROOT / "run.py"), *map(str, args)], cwd=cwd,
                           env=environment, capture_output=True, text=True, timeout=timeout,
                           **popen)
+
+
+@contextlib.contextmanager
+def sigint_not_ignored():
+    """A child started in here turns SIGINT into KeyboardInterrupt even when the test
+    runner itself was started with SIGINT ignored (a background job of a shell without job
+    control, as in some CI scripts): Python installs its handler only over the default."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def fake_result(val_accuracy, status="complete"):

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 import re
 import subprocess
 import sys
@@ -162,11 +163,18 @@ def test_a_batch_size_sweep_keeps_tensorflow_warnings_out_of_the_console(tmp_pat
 
 
 def test_output_into_a_closed_pipe_ends_without_a_traceback(tmp_path, tiny_config):
-    # `python run.py ... | head -1`: the reader leaves before normexp writes.
-    process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config",
-                                str(tiny_config), "--out", str(tmp_path / "o"), "--dry-run"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
-    process.stdout.close()
-    stderr = process.stderr.read().decode()
-    assert process.wait(timeout=60) == 141, stderr
+    # `python run.py ... | head -1`: the reader leaves before normexp writes. The pipe's
+    # reading end is closed before normexp starts, so its first write always fails, however
+    # fast it starts (with the end closed after starting, a child that got to write first
+    # would succeed and exit 0).
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config",
+                                    str(tiny_config), "--out", str(tmp_path / "o"), "--dry-run"],
+                                   stdout=writer, stderr=subprocess.PIPE, cwd=ROOT)
+    finally:
+        os.close(writer)
+    stderr = process.communicate(timeout=120)[1].decode()
+    assert process.returncode == 141, stderr
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr

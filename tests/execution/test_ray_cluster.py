@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from normexp import cli
-from tests.conftest import ROOT, require_real_data, write_config
+from tests.conftest import ROOT, require_real_data, sigint_not_ignored, write_config
 from tests.ray_support import Cluster, free_ports, cluster_environment
 
 STUDY = {
@@ -53,10 +53,11 @@ def mnist_slice(tmp_path_factory):
 
 def start(config, out, data, *extra):
     environment = cluster_environment()
-    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config", str(config),
-                             "--out", str(out), "--data-dir", str(data), *extra],
-                            cwd=ROOT, env=environment, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    with sigint_not_ignored():
+        return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config", str(config),
+                                 "--out", str(out), "--data-dir", str(data), *extra],
+                                cwd=ROOT, env=environment, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def finish(process, timeout=240):
