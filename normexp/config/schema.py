@@ -37,7 +37,8 @@ def build(cls, mapping, source, path):
         field_path = join(path, name)
         value = coerce(hints[name], mapping[name], source, field_path)
         check = field.metadata.get("check")
-        problem = check(value) if check else None
+        # null in a field that allows it means "not set": there is no value to check.
+        problem = check(value) if check and value is not None else None
         if problem:
             choices = getattr(check, "choices", list)()
             raise ConfigError(source, field_path, f"{problem}, got {mapping[name]!r}"
