@@ -226,7 +226,8 @@ def section(study, figures):
     lines = ["## Misclassified validation images", "",
              f"{sum(errors.seeds for errors in study.rows)} of the {study.runs} runs that did "
              f"not diverge recorded which of their {examples} they got wrong "
-             f"(`predictions.json`); the {held:,} images that any of them got wrong are in "
+             f"(`predictions.json`); the {held:,} images that the most of them got wrong "
+             f"(all, up to {misclassified_images.MAX_IMAGES:,} per validation set) are in "
              "`misclassified_images.npz`. Each image is titled true→predicted label (the "
              "label most of the seeds that got it wrong predicted) and how many seeds got it "
              "wrong.", "", f"![misclassified validation images]({figures['misclassified']})",
