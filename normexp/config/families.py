@@ -196,7 +196,52 @@ class RnnConfig(CommonModel):
                                 "units has one layer; add a layer or use placement: cell")
 
 
-FAMILY_CONFIGS = (MlpConfig, CnnConfig, RnnConfig)
+def divides_image(value):
+    return None if value > 0 and IMAGE_SIZE % value == 0 else (
+        f"must divide the {IMAGE_SIZE}-pixel image side (1, 2, 4, 7, 14 or 28)")
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformerConfig(CommonModel):
+    """A small vision transformer: the image as ``(28 / patch_size)²`` patch tokens.
+
+    ``patch embedding (Dense) + learned position embeddings → [block] × depth →
+    (final norm, Pre-LN only) → mean over tokens → Dense(10, softmax)``. A block is
+    multi-head self-attention (``heads`` heads of ``width / heads`` features) and an
+    MLP (``width · mlp_ratio`` hidden units, ``activation``), each on a residual path;
+    ``placement: pre`` is ``x + f(norm(x))``, ``post`` is ``norm(x + f(x))``.
+    ``dropout`` drops each branch's output before the residual add.
+    """
+
+    family: str = field("transformer")
+    activation: str = field("gelu", in_registry(ACTIVATIONS))
+    norm: str = field("layer", in_registry(NORMS))
+    placement: str = field("pre")
+    patch_size: int = field(7, divides_image)
+    width: int = field(32, lambda value: None if value > 0 else "must be > 0")
+    depth: int = field(2, lambda value: None if value > 0 else "must be > 0")
+    heads: int = field(2, lambda value: None if value > 0 else "must be > 0")
+    mlp_ratio: int = field(2, lambda value: None if value > 0 else "must be > 0")
+
+    PLACEMENTS = ("pre", "post")
+
+    def problems(self):
+        if self.width % self.heads:
+            yield "heads", (f"{self.heads} does not divide width {self.width}: each head "
+                            f"takes width / heads features; use a divisor of {self.width}")
+        yield from super().problems()
+
+    def tokens(self):
+        return (IMAGE_SIZE // self.patch_size) ** 2
+
+    def normalized_widths(self):
+        return (self.width,)
+
+    def width_field(self):
+        return "width"
+
+
+FAMILY_CONFIGS = (MlpConfig, CnnConfig, RnnConfig, TransformerConfig)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,6 +254,7 @@ FAMILIES = Registry("model family")
 FAMILIES.register("mlp", Family(MlpConfig, "normexp.models.mlp"))
 FAMILIES.register("cnn", Family(CnnConfig, "normexp.models.cnn"))
 FAMILIES.register("rnn", Family(RnnConfig, "normexp.models.rnn"))
+FAMILIES.register("transformer", Family(TransformerConfig, "normexp.models.transformer"))
 
 # The annotation of ``RunSettings.model``: the schema picks the member by ``family``.
 SECTION_CLASSES = tuple(FAMILIES.get(name).config_class

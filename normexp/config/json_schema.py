@@ -99,13 +99,19 @@ def type_schema(annotation):
 
 
 def optimizer_schema():
-    from normexp.config.optimizers import OPTIMIZERS
+    from normexp.config.optimizers import DECAYS, OPTIMIZERS
 
+    schedule = {"type": "object", "additionalProperties": False, "properties": {
+        "warmup_steps": {"type": "integer", "minimum": 0, "default": 0},
+        "decay": {"enum": list(DECAYS), "default": "constant"},
+        "final_fraction": {"type": "number", "minimum": 0, "maximum": 1, "default": 0}}}
     named = {"type": "object", "required": ["name"],
              "properties": {"name": {"enum": OPTIMIZERS.names()},
-                            "learning_rate": {"type": "number", "exclusiveMinimum": 0}}}
+                            "learning_rate": {"type": "number", "exclusiveMinimum": 0},
+                            "schedule": schedule}}
     return {"anyOf": [{"enum": OPTIMIZERS.names()}, named],
-            "description": "a name, or {name, learning_rate, other Keras optimizer arguments}"}
+            "description": "a name, or {name, learning_rate, schedule, other Keras optimizer "
+                           "arguments}"}
 
 
 def model_schema(partial=False):

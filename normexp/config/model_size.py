@@ -8,6 +8,7 @@ config and refused at load time with one line.
 Contract: ``parameter_count(model_config)`` counts every weight of the family's
 network (``normexp.models``), plus at most four per normalized unit or channel
 for a norm layer (γ, β and BatchNorm's two moving statistics).
+The transformer's count is exact for LayerNorm and one norm per block position.
 ``training_bytes`` is float32 weights, gradients and two optimizer slots per
 weight, plus the activations a batch keeps for the backward pass (an upper
 estimate for the CNN and RNN: three per unit, per pixel or per time step).
@@ -37,6 +38,8 @@ def sizes(model_config, inputs, classes):
         return cnn_sizes(model_config, inputs, classes)
     if family == "rnn":
         return rnn_sizes(model_config, classes)
+    if family == "transformer":
+        return transformer_sizes(model_config, inputs, classes)
     norm_units = 0 if model_config.norm == "none" else sum(model_config.hidden)
     return dense_count([inputs, *model_config.hidden, classes]) + norm_weights(
         model_config, norm_units), sum(model_config.hidden)
@@ -74,6 +77,21 @@ def rnn_sizes(model_config, classes, steps=28, features=28):
     parameters += norm_weights(model_config, sum(model_config.units))
     parameters += dense_count([width, classes])
     return parameters, steps * gates * sum(model_config.units)
+
+
+def transformer_sizes(model_config, inputs, classes):
+    """Patch embedding, positions, per block attention (q, k, v, output: 4 · (w² + w)), MLP and
+    two norms, the final norm, the head. Units: each token's width per layer of a block,
+    plus every head's token-by-token attention weights."""
+    tokens, width = model_config.tokens(), model_config.width
+    hidden = width * model_config.mlp_ratio
+    block = 4 * (width * width + width) + dense_count([width, hidden, width])
+    parameters = (dense_count([inputs // tokens, width]) + tokens * width
+                  + model_config.depth * (block + norm_weights(model_config, 2 * width))
+                  + norm_weights(model_config, width) + dense_count([width, classes]))
+    units = model_config.depth * (tokens * (6 * width + hidden)
+                                  + model_config.heads * tokens * tokens)
+    return parameters, units
 
 
 def physical_memory():

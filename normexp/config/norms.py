@@ -5,13 +5,14 @@ Keras loads); ``normexp.models.norms.build_norm`` constructs the layers.
 
 Three kinds of tensor reach a norm: ``dense`` (batch, features) in the MLP and
 the CNN's head, ``conv`` (batch, height, width, channels) in the CNN, and
-``sequence`` (batch, time, features) between stacked recurrent layers.
+``sequence`` (batch, time, features) between stacked recurrent layers, and
+``tokens`` (batch, tokens, features) in the transformer.
 
 * ``batch``  (BatchNormalization): ``y = gamma * (h - mean) / sqrt(var + eps) + beta``,
   statistics per feature/channel over every other axis of the batch (examples,
-  and pixels or time steps); moving averages replace them at inference.
+  and pixels, time steps or tokens); moving averages replace them at inference.
 * ``layer``  (LayerNormalization): statistics per example. Dense and sequence:
-  over the features (per time step). Conv: over height, width and channels
+  over the features (per time step, per token). Conv: over height, width and channels
   together, with one gamma/beta per channel (Ba et al.'s "all hidden units of a
   layer", Wu & He's GroupNorm with one group); this is Keras'
   ``GroupNormalization(groups=1)``. Keras' ``LayerNormalization`` with its
@@ -19,10 +20,13 @@ the CNN's head, ``conv`` (batch, height, width, channels) in the CNN, and
   own, and with ``axis=[1, 2, 3]`` it would learn a gamma per pixel, making its
   parameter count differ from BN/GN/IN by a factor of height × width.
 * ``group``  (GroupNormalization): per example, per group of ``groups`` channels
-  (over the pixels too in conv); ``groups`` must divide the channels.
+  (over the pixels too in conv); ``groups`` must divide the channels. Not on
+  tokens: it would pool statistics over every token of an image, so one patch
+  would change every other patch's features.
 * ``instance`` (GroupNormalization with one channel per group): per example and
   channel, over the pixels; conv only (on a feature vector it would zero everything).
-* ``rms``    (RMSNormalization): ``y = gamma * h / sqrt(mean(h^2) + eps)``; no shift.
+* ``rms``    (RMSNormalization): ``y = gamma * h / sqrt(mean(h^2) + eps)``, over the
+  last axis; no shift (Zhang & Sennrich, 2019).
 * ``batch_scratch``, ``layer_scratch``: the same math written out in
   ``normexp.models.layers`` and tested against Keras' layers.
 * ``none``: no layer.
@@ -34,7 +38,7 @@ import dataclasses
 
 from normexp.registry import Registry
 
-ALL_FAMILIES = ("mlp", "cnn", "rnn")
+ALL_FAMILIES = ("mlp", "cnn", "rnn", "transformer")
 
 
 @dataclasses.dataclass(frozen=True)

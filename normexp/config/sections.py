@@ -7,9 +7,9 @@ besides its seed. Field checks run at load time, before anything trains.
 import dataclasses
 import math
 
-from normexp.config.datasets import DATASETS
+from normexp.config.datasets import DATASETS, train_size
 from normexp.config.families import MlpConfig, ModelSection
-from normexp.config.optimizers import OPTIMIZERS
+from normexp.config.optimizers import OPTIMIZERS, schedule_problem
 from normexp.config.schema import field, in_registry, one_of, positive, unknown_key_problem
 from normexp.errors import ConfigError
 from normexp.metrics import CURVE_METRICS
@@ -31,6 +31,8 @@ def optimizer_check(value):
     rate = value.get("learning_rate", 1.0)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < math.inf:
         return "learning_rate must be a finite number > 0"
+    if "schedule" in value:
+        return schedule_problem(value["schedule"])
     return None
 
 
@@ -82,6 +84,16 @@ class RunSettings:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     model: ModelSection = dataclasses.field(default_factory=MlpConfig)
+
+    def training_examples(self):
+        return self.data.train_examples or train_size(self.data.dataset, self.data.validation)
+
+    def updates(self, training_examples=None):
+        """Optimizer steps over the whole run: every batch of every epoch, the last
+        partial batch of an epoch included (as both engines train it). By default from
+        the dataset registry's size; the trainer passes what it loaded."""
+        examples = training_examples or self.training_examples()
+        return math.ceil(examples / self.train.batch_size) * self.train.epochs
 
 
 @dataclasses.dataclass(frozen=True)

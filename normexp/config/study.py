@@ -19,6 +19,7 @@ from normexp.config import datasets
 from normexp.config import model_size
 from normexp.config import schema
 from normexp.config.files import display_path, read_yaml, resolve_path
+from normexp.config.optimizers import warmup_problem
 from normexp.errors import ConfigError
 from normexp.naming import condition_folder
 from normexp.config.sections import (ReportConfig, RunSettings, check_report, fingerprint_view,
@@ -146,16 +147,7 @@ def validate_settings(merged, path, prefix):
         if isinstance(values, dict) and isinstance(values.get(name), str):
             values[name] = {"name": values[name]}  # a bare name means its defaults
     settings = schema.build(RunSettings, merged, path, prefix)
-    available = datasets.train_size(settings.data.dataset, settings.data.validation)
-    if (settings.data.train_examples or 0) > available:
-        raise ConfigError(path, schema.join(prefix, "data.train_examples"),
-                          f"must be <= the {available} training examples, got "
-                          f"{settings.data.train_examples}")
-    available = settings.data.train_examples or available
-    if settings.train.batch_size > available:
-        raise ConfigError(path, schema.join(prefix, "train.batch_size"),
-                          f"must be <= the {available} training examples, got "
-                          f"{settings.train.batch_size}")
+    check_run_length(settings, path, prefix)
     if settings.train.probes.enabled() and settings.model.family != "mlp":
         raise ConfigError(path, schema.join(prefix, "train.probes"),
                           f"probes read the layers of an MLP; family "
@@ -171,6 +163,24 @@ def validate_settings(merged, path, prefix):
         raise ConfigError(path, schema.join(prefix, f"model.{settings.model.width_field()}"),
                           too_big)
     return settings
+
+
+def check_run_length(settings, path, prefix):
+    """The training subset, the batch and a warmup must fit in the data and the run."""
+    available = datasets.train_size(settings.data.dataset, settings.data.validation)
+    if (settings.data.train_examples or 0) > available:
+        raise ConfigError(path, schema.join(prefix, "data.train_examples"),
+                          f"must be <= the {available} training examples, got "
+                          f"{settings.data.train_examples}")
+    if settings.train.batch_size > settings.training_examples():
+        raise ConfigError(path, schema.join(prefix, "train.batch_size"),
+                          f"must be <= the {settings.training_examples()} training examples, "
+                          f"got {settings.train.batch_size}")
+    schedule = settings.train.optimizer.get("schedule")
+    problem = schedule and warmup_problem(schedule, settings.updates())
+    if problem:
+        raise ConfigError(path, schema.join(prefix, "train.optimizer.schedule.warmup_steps"),
+                          problem)
 
 
 def expand_variants(entries, base, path):

@@ -11,7 +11,9 @@ the same batches in the same order.
 
 History contract (``RunResult.history``): lists indexed by epoch, keys
 ``epoch`` (1-based), ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` and
-``seconds`` (wall time of that epoch, evaluation included). A run that ends
+``seconds`` (wall time of that epoch, evaluation included), and ``learning_rate``
+(the optimizer's rate at the epoch's end; runs stored before it existed lack
+it). A run that ends
 complete also carries ``misclassified``: which validation examples the trained
 model gets wrong, and what it predicts there. Training never plots and never
 writes files; the runner stores the result.
@@ -55,11 +57,15 @@ class RunResult:
     misclassified: Misclassified | None = None  # None when diverged (or an older result)
 
 
-def build_for_run(spec):
-    """Seeded model and optimizer for ``spec``; also how configs are dry-checked."""
+def build_for_run(spec, training_examples=None):
+    """Seeded model and optimizer for ``spec``; also how configs are dry-checked.
+
+    ``training_examples`` (what was loaded; by default what the dataset registry says)
+    sets the run's length, where a learning-rate schedule ends."""
     keras.utils.set_random_seed(spec.seed)
     model = build_model(spec.settings.model)
-    optimizer = build_optimizer(dict(spec.settings.train.optimizer))
+    optimizer = build_optimizer(dict(spec.settings.train.optimizer),
+                                spec.settings.updates(training_examples))
     return model, optimizer
 
 
@@ -72,7 +78,7 @@ def train_run(spec, data_dir=None, on_epoch=None):
     splits = datasets.load(settings.data.dataset, settings.data.validation,
                            data_dir or settings.data.dir, settings.data.train_examples)
     started = time.perf_counter()
-    model, optimizer = build_for_run(spec)
+    model, optimizer = build_for_run(spec, len(splits.x_train))
     engine = (FastEngine if settings.train.engine == "fast" else FitEngine)(
         model, optimizer, spec, splits)
     history, diverged_epoch = engine.train(on_epoch)
@@ -108,7 +114,10 @@ class FastEngine:
     def __init__(self, model, optimizer, spec, splits):
         self.spec, self.splits = spec, splits
         train = spec.settings.train
-        program = repr((spec.settings.model, train.optimizer, train.batch_size))
+        # A schedule's decay ends at the run's last update, so its length shapes the program.
+        length = (spec.settings.updates(len(splits.x_train)) if "schedule" in train.optimizer
+                  else None)
+        program = repr((spec.settings.model, train.optimizer, train.batch_size, length))
         self.compiled = tensorflow_backend.compiled_epochs(
             program, model, optimizer, train.batch_size, splits.x_train, splits.y_train)
         self.model, self.optimizer = self.compiled.model, self.compiled.optimizer
@@ -131,6 +140,7 @@ class FastEngine:
                 (time.perf_counter() - evaluated) / len(self.splits.x_val))
             metrics = dict(zip(TRAINING_METRICS, (loss, accuracy, val_loss, val_accuracy)))
             record(history, epoch, metrics, time.perf_counter() - started, self.spec, on_epoch)
+            record_rate(history, self.optimizer)
             record_probes(history, self.probes)
             if not math.isfinite(loss):
                 return history, epoch
@@ -178,6 +188,7 @@ class FitEngine:
                            callbacks=[keras.callbacks.TerminateOnNaN(), recorder])
             if len(history["epoch"]) <= epoch:
                 return history, epoch + 1  # TerminateOnNaN stopped it mid-epoch
+            record_rate(history, self.optimizer)
             record_probes(history, self.probes)
             if not math.isfinite(history["loss"][-1]):
                 return history, epoch + 1
@@ -217,6 +228,12 @@ def record_probes(history, probe_set_):
         return
     for key, value in probe_set_.measure().items():
         history.setdefault(key, []).append(value)
+
+
+def record_rate(history, optimizer):
+    """``learning_rate``: the rate the optimizer would use next, at the epoch's end (a
+    schedule's value at that step; the constant rate otherwise)."""
+    history.setdefault("learning_rate", []).append(float(optimizer.learning_rate))
 
 
 def empty_history():

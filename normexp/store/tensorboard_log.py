@@ -22,7 +22,8 @@ from normexp.store import atomic, run_store
 
 EVENT_PATTERN = "events.out.tfevents.*"
 SCALARS = {"accuracy": "accuracy/train", "val_accuracy": "accuracy/validation",
-           "loss": "loss/train", "val_loss": "loss/validation", "seconds": "epoch_seconds"}
+           "loss": "loss/train", "val_loss": "loss/validation", "seconds": "epoch_seconds",
+           "learning_rate": "learning_rate"}   # the last only in runs that record it
 
 
 def log_root(out, study_name):
@@ -90,7 +91,7 @@ def run_events(spec, history, status, test, event_pb2):
     for index, epoch in enumerate(history["epoch"]):
         clock += history["seconds"][index] or 0.0
         values = [summary_pb2.Summary.Value(tag=tag, simple_value=as_float(history[key][index]))
-                  for key, tag in SCALARS.items()]
+                  for key, tag in SCALARS.items() if key in history]
         yield event_pb2.Event(wall_time=clock, step=epoch,
                               summary=summary_pb2.Summary(value=values))
     last = history["epoch"][-1] if history["epoch"] else 0
@@ -107,18 +108,22 @@ def as_float(value):
 
 SHOWN_FIELDS = {"train.batch_size", "train.epochs", "model.family", "model.norm",
                 "model.placement", "model.hidden", "model.filters",
-                "model.units"}  # always among the hparams, under their short names
+                "model.units", "model.width", "model.depth"}  # always shown, by short name
 
 
 def hparams(spec):
     """What the HParams table and Parallel Coordinates show for one run."""
     settings, model = spec.settings, spec.settings.model
     optimizer = dict(settings.train.optimizer)
-    widths = model.width_field()  # hidden (MLP), filters (CNN) or units (RNN)
+    widths = model.width_field()  # hidden (MLP), filters (CNN), units (RNN), width
+    width = getattr(model, widths)
     values = {"variant": spec.variant, "family": model.family, "norm": model.norm,
               "placement": model.placement, "batch_size": settings.train.batch_size,
               "optimizer": str(optimizer.get("name")), "epochs": settings.train.epochs,
-              widths: "-".join(map(str, getattr(model, widths))), "seed": spec.seed}
+              widths: "-".join(map(str, width)) if isinstance(width, tuple) else width,
+              "seed": spec.seed}
+    if hasattr(model, "depth"):
+        values["depth"] = model.depth
     rate = optimizer.get("learning_rate")
     if isinstance(rate, (int, float)) and not isinstance(rate, bool):
         values["learning_rate"] = float(rate)

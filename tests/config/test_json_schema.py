@@ -55,7 +55,9 @@ def test_sweep_keys_the_loader_accepts_are_valid_in_the_schema(validator, key, v
     ({"filters": [8]}, False),                          # a cnn field on the default mlp
     ({"family": "mlp", "cell": "gru"}, False),
     ({"family": "rnn", "hidden": [8]}, False),
-    ({"family": "transformer"}, False),
+    ({"family": "resnet"}, False),
+    ({"family": "transformer", "placement": "post", "patch_size": 4}, True),
+    ({"family": "transformer", "hidden": [8]}, False),
     ({"family": "cnn", "norm": "btach"}, False),
     ({"family": "cnn", "pooling": "min"}, False),
 ])

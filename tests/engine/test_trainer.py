@@ -8,34 +8,11 @@ import numpy as np
 import pytest
 
 from normexp.data import datasets
-from normexp.data import idx_files
 from normexp.engine import tensorflow_backend
 from normexp.config.study import load_study
 from normexp.engine.trainer import (FastEngine, FitEngine, build_for_run, epoch_orders,
                                     misclassified, train_run)
-from tests.conftest import TINY_STUDY, require_real_data, write_config, write_tiny_mnist
-
-
-@pytest.fixture(scope="module")
-def mnist_slice_dir(tmp_path_factory):
-    """The first 6,000 training and 1,000 test images of the real MNIST."""
-    source = require_real_data()
-    x_train, y_train, x_test, y_test = idx_files.read(idx_files.find_local(source, "mnist"))
-    folder = tmp_path_factory.mktemp("mnist_slice")
-    np.savez(folder / "mnist.npz", x_train=x_train[:6000], y_train=y_train[:6000],
-             x_test=x_test[:1000], y_test=y_test[:1000])
-    return folder
-
-
-@pytest.fixture(scope="module")
-def mnist_2000_dir(mnist_slice_dir, tmp_path_factory):
-    """The first 2,000 training images of the real MNIST (and 1,000 test images)."""
-    with np.load(mnist_slice_dir / "mnist.npz") as arrays:
-        folder = tmp_path_factory.mktemp("mnist_2000")
-        np.savez(folder / "mnist.npz", x_train=arrays["x_train"][:2000],
-                 y_train=arrays["y_train"][:2000], x_test=arrays["x_test"],
-                 y_test=arrays["y_test"])
-    return folder
+from tests.conftest import TINY_STUDY, write_config, write_tiny_mnist
 
 
 def spec_for(tmp_path, seed=0, **train):
