@@ -29,6 +29,8 @@ FAMILIES = {   # the models of the shipped studies, training subset size (keeps 
              "placement": "before"}, 3000),
     "rnn": ({"family": "rnn", "cell": "lstm", "units": [32, 32], "norm": "layer",
              "placement": "cell"}, 3000),
+    "transformer": ({"family": "transformer", "depth": 6, "width": 32, "heads": 2,
+                     "norm": "layer"}, 3000),
 }
 BATCH_SIZES = (4, 32, 256)
 VALIDATION_EXAMPLES = 10000

@@ -3,8 +3,8 @@
 
     flock /tmp/normexp-heavy.lock python benchmarks/bench_families.py   # about 5 minutes
 
-For each family (the models of configs/cnn_norms.yaml and configs/rnn_norms.yaml,
-and the article MLP), the same run (model, seed, batch 32, Adam, full MNIST,
+For each family (the models of configs/cnn_norms.yaml, configs/rnn_norms.yaml and
+configs/transformer_norms.yaml, and the article MLP), the same run (model, seed, batch 32, Adam, full MNIST,
 1875 updates per epoch) is trained for ``--epochs`` epochs with engine ``fit``
 (plain ``model.fit``) and engine ``fast`` (one compiled XLA program per
 epoch), each in a fresh process, interleaved fit, fast, fit, fast …. The steady
@@ -22,6 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# configs/transformer_norms.yaml's model (16 tokens of 7x7 patches, 2 heads, MLP ratio 2).
+TRANSFORMER = {"family": "transformer", "depth": 6, "width": 32, "heads": 2, "mlp_ratio": 2,
+               "norm": "layer", "placement": "pre"}
 MODELS = {
     "mlp (article MLP, LN after)": {"norm": "layer"},
     "cnn (8-16 filters, BN before)": {"family": "cnn", "filters": [8, 16], "dense": [32],
@@ -29,6 +32,9 @@ MODELS = {
     "rnn (LSTM 64, no norm)": {"family": "rnn", "cell": "lstm", "units": [64]},
     "rnn (LSTM 64, LN in cell)": {"family": "rnn", "cell": "lstm", "units": [64],
                                   "norm": "layer", "placement": "cell"},
+    "transformer (6 blocks of 32, Pre-LN)": TRANSFORMER,
+    "transformer (6 blocks of 32, Pre-RMS)": {**TRANSFORMER, "norm": "rms"},
+    "transformer (6 blocks of 32, Post-LN)": {**TRANSFORMER, "placement": "post"},
 }
 
 

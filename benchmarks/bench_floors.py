@@ -12,7 +12,9 @@ epoch cannot avoid, with every other operation left out:
 * ``rnn`` (LSTM 64): the recurrence, 28 dependent pairs per step (h·W_h
   forward, dz·W_hᵀ backward), each waiting for the last; then the products
   that can be batched over the 28 steps (input projection, the two weight
-  gradients), as one large product each.
+  gradients), as one large product each;
+* ``transformer`` (configs/transformer_norms.yaml's, 6 blocks of width 32):
+  every projection's three products and attention's token-by-token products.
 
 It then times one ``fit`` epoch of the same model (fresh process, as
 bench_families.py does) and prints the floor as a share of a 5× budget
@@ -99,9 +101,29 @@ def rnn_floor():
     return recurrence_per_epoch() + batched
 
 
+def transformer_floor(depth=6, width=32, tokens=16, heads=2, ratio=2):
+    """Per step: the patch embedding, then per block the q/k/v, output and two MLP
+    projections (forward, weight and input gradients each), and attention's four batched
+    token-by-token products (scores and mixing, forward and backward) written as one
+    product of the same size each (``BATCH · heads · tokens`` rows of ``width / heads``)."""
+    rows, hidden, head_rows, per_head = BATCH * tokens, width * ratio, BATCH * heads * tokens, \
+        width // heads
+
+    def dense(fan_in, fan_out):
+        return [((rows, fan_in), (fan_in, fan_out)), ((fan_in, rows), (rows, fan_out)),
+                ((rows, fan_out), (fan_out, fan_in))]
+
+    block = (dense(width, 3 * width) + dense(width, width) + dense(width, hidden)
+             + dense(hidden, width) + [((head_rows, per_head), (per_head, tokens))] * 6)
+    return products_per_epoch([((rows, 49), (49, width)), ((49, rows), (rows, width))]
+                              + block * depth)
+
+
 FLOORS = {
     "cnn (8-16 filters, BN before)": ("im2col products", cnn_floor),
     "rnn (LSTM 64, no norm)": ("recurrence + batched products", rnn_floor),
+    "transformer (6 blocks of 32, Pre-LN)": ("projections + attention products",
+                                             transformer_floor),
 }
 
 
