@@ -14,7 +14,8 @@ from normexp.config.study import load_study
 from tests.conftest import TINY_STUDY, write_config, write_tiny_mnist
 
 TAGS = {"accuracy/train": "accuracy", "accuracy/validation": "val_accuracy",
-        "loss/train": "loss", "loss/validation": "val_loss", "epoch_seconds": "seconds"}
+        "loss/train": "loss", "loss/validation": "val_loss", "epoch_seconds": "seconds",
+        "learning_rate": "learning_rate"}
 
 
 def read_events(folder):
@@ -137,7 +138,8 @@ def test_sweep_point_is_an_hparam(tmp_path):
 @pytest.mark.parametrize("model, widths", [
     ({"hidden": [16, 8]}, ("hidden", "16-8")),
     ({"family": "cnn", "filters": [4, 8]}, ("filters", "4-8")),
-    ({"family": "rnn", "units": [12]}, ("units", "12"))])
+    ({"family": "rnn", "units": [12]}, ("units", "12")),
+    ({"family": "transformer", "width": 16, "depth": 3}, ("width", 16))])
 def test_every_family_has_its_widths_among_the_hparams(tmp_path, model, widths):
     study = copy.deepcopy(TINY_STUDY)
     study["model"] = model
@@ -147,6 +149,17 @@ def test_every_family_has_its_widths_among_the_hparams(tmp_path, model, widths):
     values = tensorboard_log.hparams(spec)
     assert values[widths[0]] == widths[1]
     assert values["family"] == model.get("family", "mlp")
+    assert values.get("depth") == model.get("depth")
+
+
+def test_runs_stored_before_the_learning_rate_was_recorded_still_get_events(tmp_path):
+    spec = load_study(write_config(tmp_path, TINY_STUDY)).runs[0]
+    history = {"epoch": [1], "loss": [1.0], "accuracy": [0.5], "val_loss": [1.0],
+               "val_accuracy": [0.5], "seconds": [1.0]}
+    tensorboard_log.write_run(tmp_path, spec, history)
+    reader = read_events(tensorboard_log.log_dir(tmp_path, spec))
+    assert "learning_rate" not in reader.Tags()["scalars"]
+    assert [event.value for event in reader.Scalars("loss/train")] == [1.0]
 
 
 def test_switch_must_be_a_boolean(tmp_path, capsys):
