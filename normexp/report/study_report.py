@@ -9,10 +9,12 @@ import csv
 import datetime
 import io
 import math
+import os
+from pathlib import Path
 
 from normexp.metrics import PROBE_SCALARS
 from normexp.naming import csv_value, sweep_figure_name
-from normexp.report import claims, claims_page, condition_data, misclassified
+from normexp.report import claims, claims_page, claims_text, condition_data, misclassified
 from normexp.report import plots
 from normexp.report import probes_figure
 from normexp.report import sweeps
@@ -45,7 +47,7 @@ def build_report(out, study_name):
     comparisons = tables.comparison_rows(conditions, settings.get("comparisons", []))
     write_csvs(folder, conditions, summary)
     text = markdown_report(study_record, records, missing, broken, summary,
-                           differences, references, with_data, comparisons, errors)
+                           differences, references, with_data, comparisons, errors, folder)
     atomic.write(folder / "REPORT.md", text)
     return console_summary(study_record, summary, differences, missing, broken, folder,
                            tables.few_seeds_note(with_data))
@@ -127,7 +129,7 @@ def fmt(value):
 
 
 def markdown_report(study_record, records, missing, broken, summary, differences, references,
-                    with_data, comparisons=(), errors=None):
+                    with_data, comparisons=(), errors=None, folder=None):
     settings = study_record["report"]
     seeds = ", ".join(map(str, study_record["seeds"]))
     lines = [f"# Study `{study_record['name']}`", "", study_record["description"], "",
@@ -143,7 +145,7 @@ def markdown_report(study_record, records, missing, broken, summary, differences
     lines += summary_section(settings, summary, with_data)
     lines += differences_section(settings, differences)
     lines += comparisons_section(comparisons)
-    lines += claims_section(study_record, records)
+    lines += claims_section(study_record, records, folder)
     if with_data:
         lines += [f"![final validation accuracy per seed]({FIGURES['final']})", ""]
     lines += misclassified.section(errors, FIGURES) if errors is not None else []
@@ -189,21 +191,33 @@ def sweep_section(conditions):
     return lines + [f"![sweep of {key}]({sweep_figure_name(key)})" for key in keys] + [""]
 
 
-def claims_section(study_record, records):
-    """This study's claims, judged as one Holm family of their own (the claims page judges
-    all studies' claims together, so its intervals are wider)."""
-    if not study_record["report"].get("claims"):
+def claims_section(study_record, records, folder):
+    """This study's claims with the claims page's verdicts, judged with every claim of the
+    page's studies (``claims_page.family_for``); without such a page, judged on this study
+    alone and labelled as that."""
+    claim_list = study_record["report"].get("claims")
+    if not claim_list:
         return []
-
+    judged, page = (claims_page.family_for(folder) if folder is not None
+                    else (None, "no store folder given"))
+    if judged is not None:
+        mine = [entry for entry in judged if entry.folder.resolve() == folder.resolve()]
+        family = sum(1 for entry in judged if entry.family == "confirmatory")
+        link = os.path.relpath(page, folder)
+        return ["## Claims", "", f"The verdicts of the claims page [{Path(link).name}]"
+                f"({Path(link).as_posix()}), recomputed from the stores: the confirmatory "
+                f"claims are judged together with all {family} confirmatory claims of the "
+                "page's studies (Holm), so these rows read exactly as the page's.", "",
+                *claims_text.tables(mine), ""]
     conditions = condition_data.collect(records, study_record,
-                                     study_record["report"]["target_accuracy"])
-    judged = claims.verdicts(claims.judge_study(study_record["report"]["claims"], conditions,
-                                                study_record["name"]))
-    return ["## Claims", "", "Judged on this study alone (Holm across its "
-            f"{len(judged)} claims); the page `CLAIMS.md` judges all studies' claims "
-            "together.", "", tables.markdown(
-                claims_page.COLUMNS[:5], [claims_page.row(entry, None)[:5]
-                                            for entry in judged]), ""]
+                                        study_record["report"]["target_accuracy"])
+    judged = claims.verdicts(claims.judge_study(claim_list, conditions, study_record["name"]))
+    return ["## Claims (within-study view)", "",
+            f"Judged on this study alone ({page}): the confirmatory claims form a Holm family "
+            f"of this study's {sum(1 for entry in judged if entry.family == 'confirmatory')} "
+            "only. A claims page judging more studies together (`normexp claims FOLDER`) "
+            "corrects across all of them, and its verdicts are the ones to quote.", "",
+            *claims_text.tables(judged), ""]
 
 
 def reference_section(settings, references):
