@@ -45,6 +45,9 @@ def check_margin(claim, path, field):
         raise ConfigError(path, f"{field}.margin", "an 'equal' claim needs a margin (the "
                           "largest difference that still counts as equal, in the "
                           "metric's units)")
+    if claim.direction == "equal" and claim.min_effect is not None:
+        raise ConfigError(path, f"{field}.min_effect", "an 'equal' claim is planned for its "
+                          "margin (or tolerance); min_effect is for 'higher' and 'lower'")
     if claim.direction != "equal" and claim.margin is not None:
         raise ConfigError(path, f"{field}.margin", f"only an 'equal' claim has a margin; this "
                           f"one is {claim.direction!r} (use min_effect for the effect to plan "
