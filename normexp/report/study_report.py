@@ -9,12 +9,10 @@ import csv
 import datetime
 import io
 import math
-import os
-from pathlib import Path
 
 from normexp.metrics import PROBE_SCALARS
 from normexp.naming import csv_value, sweep_figure_name
-from normexp.report import claims, claims_page, claims_text, condition_data, misclassified
+from normexp.report import claims_page, condition_data, misclassified
 from normexp.report import plots
 from normexp.report import probes_figure
 from normexp.report import sweeps
@@ -145,7 +143,7 @@ def markdown_report(study_record, records, missing, broken, summary, differences
     lines += summary_section(settings, summary, with_data)
     lines += differences_section(settings, differences)
     lines += comparisons_section(comparisons)
-    lines += claims_section(study_record, records, folder)
+    lines += claims_page.report_section(study_record, records, folder)
     if with_data:
         lines += [f"![final validation accuracy per seed]({FIGURES['final']})", ""]
     lines += misclassified.section(errors, FIGURES) if errors is not None else []
@@ -189,35 +187,6 @@ def sweep_section(conditions):
              "that did not diverge, error bars = 95% CI of the mean; right panel: the "
              "fraction of seeds that diverged there.", ""]
     return lines + [f"![sweep of {key}]({sweep_figure_name(key)})" for key in keys] + [""]
-
-
-def claims_section(study_record, records, folder):
-    """This study's claims with the claims page's verdicts, judged with every claim of the
-    page's studies (``claims_page.family_for``); without such a page, judged on this study
-    alone and labelled as that."""
-    claim_list = study_record["report"].get("claims")
-    if not claim_list:
-        return []
-    judged, page = (claims_page.family_for(folder) if folder is not None
-                    else (None, "no store folder given"))
-    if judged is not None:
-        mine = [entry for entry in judged if entry.folder.resolve() == folder.resolve()]
-        family = sum(1 for entry in judged if entry.family == "confirmatory")
-        link = os.path.relpath(page, folder)
-        return ["## Claims", "", f"The verdicts of the claims page [{Path(link).name}]"
-                f"({Path(link).as_posix()}), recomputed from the stores: the confirmatory "
-                f"claims are judged together with all {family} confirmatory claims of the "
-                "page's studies (Holm), so these rows read exactly as the page's.", "",
-                *claims_text.tables(mine), ""]
-    conditions = condition_data.collect(records, study_record,
-                                        study_record["report"]["target_accuracy"])
-    judged = claims.verdicts(claims.judge_study(claim_list, conditions, study_record["name"]))
-    return ["## Claims (within-study view)", "",
-            f"Judged on this study alone ({page}): the confirmatory claims form a Holm family "
-            f"of this study's {sum(1 for entry in judged if entry.family == 'confirmatory')} "
-            "only. A claims page judging more studies together (`normexp claims FOLDER`) "
-            "corrects across all of them, and its verdicts are the ones to quote.", "",
-            *claims_text.tables(judged), ""]
 
 
 def reference_section(settings, references):
