@@ -32,7 +32,7 @@ EPILOG = """examples:
   normexp run bn_vs_ln                            the same as python run.py --config bn_vs_ln
   normexp claims experiments                      judge every claim stored under experiments/"""
 USAGE = """usage: normexp run CONFIG [options]      train every variant over seeds, then report
-       normexp claims FOLDER... [--page FILE] [--readme FILE]
+       normexp claims FOLDER... [--page FILE] [--readme FILE]...
                                          judge every stored claim into one page
        normexp schema                    print the config language as a JSON Schema
 run 'normexp run --help' for the options

@@ -156,8 +156,10 @@ def verdicts(judged, level=VERDICT_LEVEL):
     exploratory ones each at ``level``, exact checks against their tolerance."""
     testable = []
     for entry in judged:
-        entry.verdict = untestable(entry) or entry.verdict
-        if untestable(entry) is None:
+        reason = untestable(entry)
+        if reason:
+            entry.verdict = reason
+        else:
             testable.append(entry)
     for entry in testable:
         if entry.family == "exact":

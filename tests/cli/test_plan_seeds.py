@@ -70,6 +70,8 @@ def test_plan_seeds_sizes_each_claim_and_trains_nothing(tmp_path, capsys):
     assert re.search(r"^  3 +exact check: deterministic, 1 seed per side", output, re.M)
     assert f"{n * 2 * 3.0 / 60:.1f} min of runs" in output  # 3 s per stored run, 2 conditions
     assert "Whole study:" in output
+    assert cli.main(["run", str(config), "--out", str(tmp_path / "out"), "--plan-seeds"]) == 0
+    assert capsys.readouterr().out == output  # normexp run X --plan-seeds: the same plan
 
 
 def test_plan_seeds_without_a_pilot_is_one_line(tmp_path, capsys):
