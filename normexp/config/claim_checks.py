@@ -8,7 +8,7 @@ that does not fit its direction, and a test that does not fit its metric or comp
 Judging claims from the store is ``normexp.report.claims``.
 """
 
-from normexp.config.schema import unknown_key_problem
+from normexp.config.schema import default_of, unknown_key_problem
 from normexp.errors import ConfigError
 from normexp.metrics import CLAIM_METRICS, claim_test
 
@@ -69,7 +69,8 @@ def check_test(claim, path, field):
     elif test == "fisher" and (claim.minus is not None or claim.against_metric is not None
                                or claim.direction == "equal"):
         problem = ("Fisher's exact test compares two independent groups as higher or lower; "
-                   "not with minus, against_metric or direction: equal")
+                   "not with minus, against_metric or direction: equal (test: t compares "
+                   "the 0/1 values with a t-test)")
     elif test == "exact" and (claim.direction != "equal" or claim.minus is not None):
         problem = ("an exact check tests a deterministic equality: it needs direction: equal "
                    "and no minus")
@@ -81,6 +82,10 @@ def check_test(claim, path, field):
     if test == "exact" and claim.margin is not None:
         raise ConfigError(path, f"{field}.margin", "an exact check has a tolerance, not a "
                           "margin (no interval is computed)")
+    if claim.failure_threshold != default_of(type(claim), "failure_threshold") and (
+            "failed" not in (claim.metric, claim.against_metric)):
+        raise ConfigError(path, f"{field}.failure_threshold", "only the metric 'failed' uses "
+                          f"a failure threshold; this claim's metric is {claim.metric!r}")
 
 
 def check_side(side, variants, sweep, path, field):

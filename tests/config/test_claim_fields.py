@@ -41,6 +41,7 @@ def study_with(**fields):
     ({"direction": "equal", "margin": 0.01, "min_effect": 0.02}, "min_effect",
      "planned for its margin"),
     ({"failure_threshold": 1.5}, "failure_threshold", "must be in (0, 1]"),
+    ({"failure_threshold": 0.3}, "failure_threshold", "only the metric 'failed'"),
 ])
 def test_bad_claim_fields_name_the_field(tmp_path, fields, field, words):
     with pytest.raises(ConfigError) as error:
