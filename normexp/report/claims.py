@@ -54,10 +54,23 @@ def values_of(condition, metric, claim=None):
         threshold = (claim or {}).get("failure_threshold", 0.5)
         return [float(value < threshold) for value in condition.per_seed["val_accuracy"]] + [
             1.0] * len(condition.diverged)
+    return [value for value in seed_values(condition, metric) if not math.isnan(value)]
+
+
+def seed_values(condition, metric):
+    """One value per usable seed, in ``condition.seeds`` order, NaN where a run lacks it."""
     if metric == "generalization_gap":
         return [train - val for train, val in zip(condition.per_seed["accuracy"],
                                                    condition.per_seed["val_accuracy"])]
-    return [value for value in condition.per_seed.get(metric, []) if not math.isnan(value)]
+    return list(condition.per_seed.get(metric) or [math.nan] * len(condition.seeds))
+
+
+def paired_values(condition, metric, other_metric):
+    """Two metrics of the same runs, seed by seed, keeping the seeds that have both."""
+    pairs = [(value, other) for value, other in zip(seed_values(condition, metric),
+                                                    seed_values(condition, other_metric))
+             if not (math.isnan(value) or math.isnan(other))]
+    return [pair[0] for pair in pairs], [pair[1] for pair in pairs]
 
 
 def find(conditions, variant, point):
@@ -130,14 +143,18 @@ def build_test(entry):
                               (1, -1, -1, 1))
     if entry.left is None or entry.right is None:
         return None
-    a, b = values_of(entry.left, metric, claim), values_of(entry.right, other_metric, claim)
-    paired = entry.left is entry.right
+    paired = entry.left is entry.right and entry.kind != "fisher"
+    if paired:
+        a, b = paired_values(entry.left, metric, other_metric)
+    else:
+        a, b = values_of(entry.left, metric, claim), values_of(entry.right, other_metric, claim)
     if entry.kind == "fisher":
         return exact_tests.fisher_test(a, b)
     if entry.kind == "exact":
         return exact_tests.exact_check(a, b, paired)
-    return (stats.paired_difference(a, b, entry.left.seeds, entry.right.seeds)
-            if paired else stats.welch_difference(a, b))
+    seeds = list(range(len(a)))
+    return (stats.paired_difference(a, b, seeds, seeds) if paired
+            else stats.welch_difference(a, b))
 
 
 def untestable(entry):

@@ -105,11 +105,12 @@ def spreads(entry):
         sides = (entry.left, entry.right, entry.minus_left, entry.minus_right)
         return [float(np.std(claims.values_of(side, metric, claim), ddof=1))
                 for side in sides], False
-    a = claims.values_of(entry.left, metric, claim)
-    b = claims.values_of(entry.right, claim.get("against_metric") or metric, claim)
+    other_metric = claim.get("against_metric") or metric
     if entry.left is entry.right:
-        count = min(len(a), len(b))
-        return [float(np.std(np.subtract(a[:count], b[:count]), ddof=1))], True
+        a, b = claims.paired_values(entry.left, metric, other_metric)
+        return [float(np.std(np.subtract(a, b), ddof=1))], True
+    a = claims.values_of(entry.left, metric, claim)
+    b = claims.values_of(entry.right, other_metric, claim)
     return [float(np.std(a, ddof=1)), float(np.std(b, ddof=1))], False
 
 

@@ -160,3 +160,16 @@ def test_failed_counts_diverged_and_low_accuracy_seeds_and_uses_fisher():
                                    "failure_threshold": 0.5}],
                                  [low, condition("b", [0.9, 0.92, 0.95, 0.97])], "s")
     assert entry.kind == "fisher" and entry.test.counts == (3, 0) and entry.test.sizes == (4, 4)
+
+
+def test_two_metrics_of_the_same_runs_pair_seed_by_seed_past_a_missing_value():
+    runs = Condition("a", "a", seeds=[0, 1, 2, 3],
+                     per_seed={"probe_val_accuracy_precise": [0.50, math.nan, 0.70, 0.80],
+                               "probe_val_accuracy_moving": [0.40, 0.45, 0.65, 0.70]})
+    claim = {"id": "p", "claim": "", "variant": "a", "metric": "probe_val_accuracy_precise",
+             "against_metric": "probe_val_accuracy_moving", "direction": "higher"}
+    [entry] = claims.judge_study([claim], [runs], "s")
+    expected = scipy_stats.ttest_rel([0.50, 0.70, 0.80], [0.40, 0.65, 0.70])
+    assert entry.test.sizes == (3,)
+    assert entry.test.estimate == pytest.approx(0.25 / 3)
+    assert entry.test.p_value(0.0) == pytest.approx(expected.pvalue)
