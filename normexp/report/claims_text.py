@@ -20,7 +20,9 @@ TESTED = ("#", "claim", "measured: difference [CI at the level shown]", "p",
 EXACT = ("#", "claim", "measured: largest |difference| over seeds", "verdict")
 LINKS = ("figure", "study")
 TITLES = {
-    "confirmatory": ("Confirmatory claims (one Holm family)", "p: Holm-adjusted"),
+    "confirmatory": ("Confirmatory claims (one Holm family)",
+                     "p: Holm-adjusted. †: ranked after Holm's stop, so never tested at a level "
+                     "of its own; shown at the stop's level."),
     "exploratory": ("Exploratory claims (unadjusted, outside the family)",
                     "p: unadjusted, each judged at 5% on its own"),
     "exact": ("Exact checks (deterministic properties)", ""),
