@@ -103,16 +103,17 @@ def report_section(study_record, records, folder):
         link = os.path.relpath(page, folder)
         return ["## Claims", "", f"The verdicts of the claims page [{Path(link).name}]"
                 f"({Path(link).as_posix()}), recomputed from the stores: the confirmatory "
-                f"claims are judged together with all {family_count(judged)} confirmatory claims of the "
-                "page's studies (Holm), so these rows read exactly as the page's.", "",
-                *claims_text.tables(mine), ""]
+                f"claims are judged together with all {family_count(judged)} confirmatory "
+                "claims of the page's studies (Holm), so these rows read exactly as the "
+                "page's.", "", *claims_text.tables(mine), ""]
     conditions = condition_data.collect(records, study_record,
                                         study_record["report"]["target_accuracy"])
     judged = claims.verdicts(claims.judge_study(claim_list, conditions, study_record["name"]))
     return ["## Claims (within-study view)", "",
             f"Judged on this study alone ({page}): the confirmatory claims form a Holm family "
-            f"of this study's {family_count(judged)} only. A claims page judging more studies together (`normexp claims FOLDER`) "
-            "corrects across all of them, and its verdicts are the ones to quote.", "",
+            f"of this study's {family_count(judged)} only. A claims page judging more studies "
+            "together (`normexp claims FOLDER`) corrects across all of them, and its verdicts "
+            "are the ones to quote.", "",
             *claims_text.tables(judged), ""]
 
 

@@ -71,9 +71,9 @@ def plan_claim(entry, family_alpha):
     alpha = family_alpha if entry.family == "confirmatory" else 0.05
     effect, source = effect_of(entry)
     if entry.claim["direction"] == "equal" and abs(entry.test.estimate) >= effect:
-        metric = entry.claim["metric"]
-        return None, (f"the pilot's difference, {claims_text.with_unit(entry.test.estimate, metric)}"
-                      f", lies beyond the margin: more seeds would show it unequal, not equal")
+        observed = claims_text.with_unit(entry.test.estimate, entry.claim["metric"])
+        return None, (f"the pilot's difference, {observed}, lies beyond the margin: more "
+                      "seeds would show it unequal, not equal")
     if not effect:
         return None, "no effect to plan for: the pilot shows none; set min_effect"
     if entry.kind == "fisher":
