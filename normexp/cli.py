@@ -20,17 +20,19 @@ from normexp.config.study import load_study, select_runs, study_record
 from normexp.data import datasets
 from normexp.errors import DataError, NormexpError
 from normexp.execution import ray_cluster, runner
-from normexp.report import claims_page, study_report
+from normexp.report import claims_page, seed_planner, study_report
 from normexp.store import misclassified_images, run_store, tensorboard_log
 
 EPILOG = """examples:
   python run.py --config bn_vs_ln.yaml            train what is missing, then report
   python run.py --config quick --dry-run          list runs and which are done
   python run.py --config bn_vs_ln --report-only   rebuild the report from the store
+  python run.py --config claims/init_scale --plan-seeds
+                                                  seeds each claim needs, from the store
   normexp run bn_vs_ln                            the same as python run.py --config bn_vs_ln
   normexp claims experiments                      judge every claim stored under experiments/"""
 USAGE = """usage: normexp run CONFIG [options]      train every variant over seeds, then report
-       normexp claims FOLDER... [--page FILE] [--readme FILE]
+       normexp claims FOLDER... [--page FILE] [--readme FILE]...
                                          judge every stored claim into one page
        normexp schema                    print the config language as a JSON Schema
 run 'normexp run --help' for the options
@@ -63,6 +65,8 @@ def parser():
     parse.add_argument("--force", action="store_true", help="retrain runs already stored")
     parse.add_argument("--report-only", action="store_true",
                        help="rebuild the report from the store without training")
+    parse.add_argument("--plan-seeds", action="store_true", help="print the seeds each claim "
+                       "needs for 80%% power, from the stored runs as a pilot; train nothing")
     parse.add_argument("--quiet", action="store_true", help="no progress output")
     parse.add_argument("--debug", action="store_true", help="show tracebacks")
     return parse
@@ -168,6 +172,9 @@ def run(args):
     runs = select_runs(study, args.only)
     if args.report_only:
         print(study_report.build_report(args.out, study.name))
+        return 0
+    if args.plan_seeds:
+        print(seed_planner.plan_text(args.out, study_record(study)))
         return 0
     if args.dry_run:
         print(dry_run_listing(study, runner.plan(study, runs, args.out, args.force), args.out))

@@ -6,7 +6,10 @@
   (accuracy first), which is also the order of a study's published reference numbers;
 * ``PROBE_SCALARS``: per-epoch scalars the probes record when switched on;
 * ``CLAIM_METRICS``: what a claim may compare, with its description, display
-  scale and unit, and the probe that must be on to record it.
+  scale and unit, the probe that must be on to record it, and whether it is binary
+  (1 or 0 per seed);
+* ``CLAIM_TESTS``: the tests a claim may name (``test:``), checked at load by the config
+  and applied by the report.
 """
 
 import dataclasses
@@ -27,6 +30,7 @@ class ClaimMetric:
     scale: float = 1
     unit: str = ""
     probe: str | None = None    # the ``train.probes`` switch that records it, if any
+    binary: bool = False        # 1 or 0 per seed: compared with Fisher's exact test
 
 
 CLAIM_METRICS = {
@@ -42,7 +46,10 @@ CLAIM_METRICS = {
     "seconds_per_epoch": ClaimMetric("median seconds per epoch after the first", 1, "s"),
     "inference_seconds_per_example": ClaimMetric("median inference time per example (batches "
                                                  "of 10,000, fast engine)", 1e6, "µs"),
-    "diverged": ClaimMetric("share of seeds that diverged (1 per diverged seed)", 100, "pp"),
+    "diverged": ClaimMetric("share of seeds that diverged (1 per diverged seed)", 100, "pp",
+                            binary=True),
+    "failed": ClaimMetric("share of seeds that failed (diverged, or final validation accuracy "
+                          "below the claim's failure_threshold)", 100, "pp", binary=True),
     "probe_val_accuracy_batch": ClaimMetric("validation accuracy (probe subset), BN with "
                                             "batch statistics", 100, "pp", "bn_statistics"),
     "probe_val_accuracy_moving": ClaimMetric("validation accuracy (probe subset), BN with "
@@ -57,3 +64,20 @@ CLAIM_METRICS = {
     "train_inference_difference": ClaimMetric("max |Δ output probability|, training vs "
                                               "inference mode", probe="batch_dependence"),
 }
+
+# A claim's ``test``; unset, it is "fisher" for a binary metric and "t" otherwise.
+CLAIM_TESTS = {
+    "t": "Welch's t-test (independent seeds), paired t-test (two metrics of the same runs) or "
+         "a contrast of four means; Holm-corrected in the page's family",
+    "fisher": "Fisher's exact test on a binary metric (two-sided), two independent groups",
+    "exact": "an exact check of a deterministic property: the largest |difference| between "
+             "any two seeds against the claim's tolerance, no interval",
+}
+
+
+def claim_test(test, metric):
+    """The test a claim is judged with: its own ``test``, else Fisher's for a binary
+    metric and the t-test otherwise."""
+    if test is not None:
+        return test
+    return "fisher" if CLAIM_METRICS[metric].binary else "t"

@@ -3,13 +3,14 @@
 A claim compares ``variant`` (at sweep point ``at``, on ``metric``) with ``against``
 (at ``against_at``, on ``against_metric``), optionally minus a second comparison
 (``minus``). ``check_claims`` refuses, before any training, a claim naming a variant,
-sweep point or metric that does not exist, or a probe metric whose probe is off.
+sweep point or metric that does not exist, a probe metric whose probe is off, a margin
+that does not fit its direction, and a test that does not fit its metric or comparison.
 Judging claims from the store is ``normexp.report.claims``.
 """
 
-from normexp.config.schema import unknown_key_problem
+from normexp.config.schema import default_of, unknown_key_problem
 from normexp.errors import ConfigError
-from normexp.metrics import CLAIM_METRICS
+from normexp.metrics import CLAIM_METRICS, claim_test
 
 
 def check_claims(claims, variants, sweep, path, probes_of=None):
@@ -29,16 +30,62 @@ def check_claims(claims, variants, sweep, path, probes_of=None):
             if metric is not None and metric not in CLAIM_METRICS:
                 raise ConfigError(path, f"{field}.{key}",
                                   unknown_key_problem(metric, CLAIM_METRICS))
-        if claim.direction == "equal" and claim.margin is None:
-            raise ConfigError(path, f"{field}.margin", "an 'equal' claim needs a margin (the "
-                              "largest difference that still counts as equal, in the "
-                              "metric's units)")
+        check_margin(claim, path, field)
+        check_test(claim, path, field)
         check_probes(claim, probes_of, path, field)
         if claim.minus is not None:
             check_minus(claim, variants, sweep, path, f"{field}.minus")
 
 
 MINUS_KEYS = ("variant", "against", "at", "against_at")
+
+
+def check_margin(claim, path, field):
+    if claim.direction == "equal" and claim.margin is None and test_of(claim) != "exact":
+        raise ConfigError(path, f"{field}.margin", "an 'equal' claim needs a margin (the "
+                          "largest difference that still counts as equal, in the "
+                          "metric's units)")
+    if claim.direction == "equal" and claim.min_effect is not None:
+        raise ConfigError(path, f"{field}.min_effect", "an 'equal' claim is planned for its "
+                          "margin (or tolerance); min_effect is for 'higher' and 'lower'")
+    if claim.direction != "equal" and claim.margin is not None:
+        raise ConfigError(path, f"{field}.margin", f"only an 'equal' claim has a margin; this "
+                          f"one is {claim.direction!r} (use min_effect for the effect to plan "
+                          "seeds for)")
+
+
+def test_of(claim):
+    return claim_test(claim.test, claim.metric)
+
+
+def check_test(claim, path, field):
+    """The test must fit the metric and the comparison (names: ``metrics.CLAIM_TESTS``)."""
+    test, binary = test_of(claim), CLAIM_METRICS[claim.metric].binary
+    problem = None
+    if test == "fisher" and not binary:
+        problem = (f"Fisher's exact test needs a binary metric (one of: "
+                   f"{', '.join(name for name, metric in CLAIM_METRICS.items() if metric.binary)}"
+                   f"); {claim.metric!r} is continuous (use test: t)")
+    elif test == "fisher" and (claim.minus is not None or claim.against_metric is not None
+                               or claim.direction == "equal"):
+        problem = ("Fisher's exact test compares two independent groups as higher or lower; "
+                   "not with minus, against_metric or direction: equal (test: t compares "
+                   "the 0/1 values with a t-test)")
+    elif test == "exact" and (claim.direction != "equal" or claim.minus is not None):
+        problem = ("an exact check tests a deterministic equality: it needs direction: equal "
+                   "and no minus")
+    if problem:
+        raise ConfigError(path, f"{field}.test", problem)
+    if (test == "exact") != (claim.tolerance is not None):
+        raise ConfigError(path, f"{field}.tolerance", "an exact check (test: exact) needs a "
+                          "tolerance, and only an exact check has one")
+    if test == "exact" and claim.margin is not None:
+        raise ConfigError(path, f"{field}.margin", "an exact check has a tolerance, not a "
+                          "margin (no interval is computed)")
+    if claim.failure_threshold != default_of(type(claim), "failure_threshold") and (
+            "failed" not in (claim.metric, claim.against_metric)):
+        raise ConfigError(path, f"{field}.failure_threshold", "only the metric 'failed' uses "
+                          f"a failure threshold; this claim's metric is {claim.metric!r}")
 
 
 def check_side(side, variants, sweep, path, field):

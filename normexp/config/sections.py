@@ -12,7 +12,7 @@ from normexp.config.families import MlpConfig, ModelSection
 from normexp.config.optimizers import OPTIMIZERS, schedule_problem
 from normexp.config.schema import field, in_registry, one_of, positive, unknown_key_problem
 from normexp.errors import ConfigError
-from normexp.metrics import CURVE_METRICS
+from normexp.metrics import CLAIM_TESTS, CURVE_METRICS
 from normexp.registry import unknown_name_message
 
 
@@ -119,8 +119,11 @@ class Claim:
     ``against*`` defaults to its own side). ``equal`` needs a ``margin`` in the metric's
     units. ``minus`` (keys ``variant``, ``against``, ``at``, ``against_at``) subtracts a
     second such comparison on the same metric: a difference of differences, e.g. "BN's gain
-    is larger in the deeper network". Checked in ``claims.check_claims``; verdicts come
-    from ``claims.verdicts``."""
+    is larger in the deeper network". ``test`` (names in ``metrics.CLAIM_TESTS``; unset:
+    "fisher" for a binary metric, else "t") picks how it is judged; "exact" needs a
+    ``tolerance``. ``exploratory`` claims are judged outside the page's Holm family.
+    ``min_effect`` is the effect the seed planner sizes the study for. Checked in
+    ``claim_checks.check_claims``; verdicts come from ``report.claims.verdicts``."""
 
     id: str = field("")
     claim: str = field("")
@@ -135,6 +138,12 @@ class Claim:
     margin: float | None = field(None, lambda value: None if value is None or value > 0
                                  else "must be > 0")
     figure: str | None = field(None)
+    exploratory: bool = field(False)
+    test: str | None = field(None, one_of(*CLAIM_TESTS))
+    tolerance: float | None = field(None, lambda value: None if value >= 0 else "must be >= 0")
+    min_effect: float | None = field(None, positive)
+    failure_threshold: float = field(0.5, lambda value: None if 0 < value <= 1
+                                     else "must be in (0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)

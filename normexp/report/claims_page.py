@@ -1,32 +1,33 @@
 """The claims page: every claim of every study under some folders, judged from the stores.
 
     normexp claims experiments [more folders] [--page experiments/CLAIMS.md]
-                                               [--readme README.md]
+                                               [--readme README.md ...]
 
 reads each ``<folder>/**/study.json`` (up to two levels down) and its run records — never a
-YAML file, never a model — and writes one Markdown table: a row per claim with our
-measurement, its Holm-corrected interval, the verdict, the smallest effect the study could
-have detected when nothing was, a figure and the study. With ``--readme`` the table also
-replaces the block between ``<!-- claims:start -->`` and ``<!-- claims:end -->``.
-Any study with claims becomes rows here, whatever its model family.
+YAML file, never a model — and writes the page: a table per family (confirmatory claims
+under one Holm correction, exploratory ones unadjusted, exact checks), each row with our
+measurement, its interval, its p-value, the verdict, the smallest effect the study could
+have detected when nothing was, a figure and the study. ``--readme`` (repeatable) rewrites
+the generated blocks of a Markdown file (``readme_blocks``). Each folder also gets
+``claims_family.json``, naming the folders judged together, so that a study's report
+(``family_for``) shows the page's verdicts. Any study with claims becomes rows here,
+whatever its model family.
 """
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 from normexp.report import claims
+from normexp.report import claims_text
 from normexp.report import condition_data
+from normexp.report import readme_blocks
 from normexp.store import atomic, run_store
 from normexp.errors import NormexpError, StoreError
-from normexp.metrics import CLAIM_METRICS
-from normexp.naming import sweep_figure_name
-from normexp.report.tables import markdown
 
-COLUMNS = ("#", "claim", "measured: difference [Holm-adjusted CI]", "verdict",
-           "smallest detectable (80% power)", "figure", "study")
-START, END = "<!-- claims:start -->", "<!-- claims:end -->"
+FAMILY_FILE = "claims_family.json"
 
 
 def study_files(folders):
@@ -40,7 +41,8 @@ def study_files(folders):
 
 
 def judge_folders(folders):
-    """Every claim in the studies under ``folders``, judged together (one Holm family)."""
+    """Every claim in the studies under ``folders``, judged together (one Holm family for
+    the confirmatory ones)."""
     judged = []
     for path in study_files(folders):
         try:
@@ -58,107 +60,121 @@ def judge_folders(folders):
     return claims.verdicts(sorted(judged, key=lambda entry: natural_key(entry.claim["id"])))
 
 
+def write_family_files(folders, page):
+    """``claims_family.json`` in each folder: the folders judged together and the page."""
+    for folder in map(Path, folders):
+        atomic.write(folder / FAMILY_FILE, json.dumps({
+            "folders": [Path(os.path.relpath(other, folder)).as_posix() for other in folders],
+            "page": Path(os.path.relpath(page, folder)).as_posix()}, indent=1) + "\n")
+
+
+def family_for(study_folder):
+    """``(judged, page)`` of the claims page whose folders hold ``study_folder``, from the
+    stores, or ``(None, reason)``. The page reaches two levels down, so its family file is
+    in the study's folder, its parent or its grandparent."""
+    study_folder = Path(study_folder).resolve()
+    for folder in (study_folder, *list(study_folder.parents)[:2]):
+        try:
+            record = json.loads((folder / FAMILY_FILE).read_text(encoding="utf-8"))
+            folders = [folder / other for other in record["folders"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        try:
+            if study_folder / "study.json" not in {path.resolve()
+                                                   for path in study_files(folders)}:
+                continue
+            return judge_folders(folders), folder / record["page"]
+        except NormexpError as error:
+            return None, f"the claims page's family could not be judged: {error}"
+    return None, "no claims page covers this store"
+
+
+def report_section(study_record, records, folder):
+    """This study's claims with the claims page's verdicts, judged with every claim of the
+    page's studies (``family_for``); without such a page, judged on this study
+    alone and labelled as that."""
+    claim_list = study_record["report"].get("claims")
+    if not claim_list:
+        return []
+    judged, page = (family_for(folder) if folder is not None
+                    else (None, "no store folder given"))
+    if judged is not None:
+        mine = [entry for entry in judged if entry.folder.resolve() == folder.resolve()]
+        link = os.path.relpath(page, folder)
+        return ["## Claims", "", f"The verdicts of the claims page [{Path(link).name}]"
+                f"({Path(link).as_posix()}), recomputed from the stores: the confirmatory "
+                f"claims are judged together with all {family_count(judged)} confirmatory "
+                "claims of the page's studies (Holm), so these rows read exactly as the "
+                "page's.", "", *claims_text.tables(mine), ""]
+    conditions = condition_data.collect(records, study_record,
+                                        study_record["report"]["target_accuracy"])
+    judged = claims.verdicts(claims.judge_study(claim_list, conditions, study_record["name"]))
+    return ["## Claims (within-study view)", "",
+            f"Judged on this study alone ({page}): the confirmatory claims form a Holm family "
+            f"of this study's {family_count(judged)} only. A claims page judging more studies "
+            "together (`normexp claims FOLDER`) corrects across all of them, and its verdicts "
+            "are the ones to quote.", "",
+            *claims_text.tables(judged), ""]
+
+
 def natural_key(identifier):
     digits = "".join(character for character in identifier if character.isdigit())
     return (int(digits) if digits else 10 ** 9, identifier)
 
 
-def row(entry, page_folder):
-    claim = entry.claim
-    relative = Path(os.path.relpath(entry.folder, page_folder) if page_folder else ".")
-    figure = claim.get("figure") or default_figure(claim)
-    return (claim["id"], claim["claim"], measurement(entry), verdict_cell(entry),
-            detectable_cell(entry), f"[{figure}]({(relative / figure).as_posix()})",
-            f"[{entry.study}]({(relative / 'REPORT.md').as_posix()})")
-
-
-def default_figure(claim):
-    metric = claim["metric"]
-    if getattr(CLAIM_METRICS.get(metric), "probe", None):
-        return "probes.png"
-    if claim.get("at"):
-        return sweep_figure_name(next(iter(claim["at"])))
-    return "final_val_accuracy.png" if metric == "val_accuracy" else "curves.png"
-
-
-def scaled(value, metric):
-    scale, unit = CLAIM_METRICS[metric].scale, CLAIM_METRICS[metric].unit
-    text = f"{scale * value:+.2f}" if unit == "pp" else f"{scale * value:+.3g}"
-    return text.replace("-", "−"), unit
-
-
-def measurement(entry):
-    (variant, point, metric), (other, other_point, other_metric) = claims.sides(entry.claim)
-    if entry.left is None or entry.right is None or entry.test is None:
-        return "no runs stored"
-    if entry.claim.get("minus"):  # a test exists only when all four conditions do
-        compared = (f"({entry.left.label} − {entry.right.label}) − ({entry.minus_left.label} "
-                    f"− {entry.minus_right.label}), {CLAIM_METRICS[metric].description}")
-    elif metric == other_metric:
-        compared = (f"{entry.left.label} − {entry.right.label}, "
-                    f"{CLAIM_METRICS[metric].description}")
-    else:
-        compared = f"{entry.left.label} {metric} − {entry.right.label} {other_metric}"
-    estimate, unit = scaled(entry.test.estimate, metric)
-    text = f"{compared}: **{f'{estimate} {unit}'.strip()}**"
-    if entry.test.usable:
-        low, _ = scaled(entry.low, metric)
-        high, _ = scaled(entry.high, metric)
-        text += f" [{low}, {high}] ({100 * entry.level:.2f}% CI)"
-    sizes = "/".join(map(str, entry.test.sizes))
-    return text + f", n={sizes}"
-
-
-def verdict_cell(entry):
-    if entry.claim["direction"] == "equal":
-        margin, unit = scaled(entry.claim["margin"], entry.claim["metric"])
-        return f"**{entry.verdict}** (claim: equal within ±{margin.lstrip('+')} {unit})".replace(
-            " )", ")")
-    return f"**{entry.verdict}** (claim: {entry.claim['direction']})"
-
-
-def detectable_cell(entry):
-    if entry.verdict != "not detected":
-        return "–"
-    if not entry.test.standard_error:
-        return "any difference (every seed equal on both sides)"
-    value, unit = scaled(entry.detectable, entry.claim["metric"])
-    return f"±{value.lstrip('+')} {unit}".rstrip()
+def family_count(judged):
+    """How many claims Holm's correction counts: the confirmatory ones with a test."""
+    return sum(1 for entry in judged if entry.family == "confirmatory"
+               and claims.untestable(entry) is None)
 
 
 def page_text(judged, page_folder, folders):
-    tested = sum(1 for entry in judged if entry.test is not None and entry.test.usable)
+    confirmatory = family_count(judged)
     lines = ["# The claims, tested", "",
              "Generated by `normexp claims " + " ".join(folders) +
              "` from the run stores alone; do not edit by hand.", "",
-             f"Each row compares per-seed final values of two conditions (paired by seed when "
-             f"both sides are the same runs, Welch otherwise). The {tested} claims with data "
-             "form one family: intervals and verdicts are Holm-corrected (family-wise error "
-             "5%), so each row's interval is wider than a plain 95% one. **supported**: the "
-             "interval lies on the claimed side of 0 (or within the margin, for 'equal'); "
+             f"**{claims_text.counts(judged)}.**", "",
+             "Each row compares per-seed final values of two conditions (paired by seed when "
+             "both sides are the same runs, Welch otherwise; Fisher's exact test for a "
+             f"binary metric such as `diverged`). The {confirmatory} confirmatory claims "
+             "with a test form one family: Holm's step-down keeps the family-wise error at "
+             "5%, so each row is judged at a level stricter than 95%, shown with its "
+             "interval. Holm's procedure tests the rows in order of p-value and stops at the "
+             "first it cannot reject; the rows after that stop are never tested at a level "
+             "of their own, so they are shown at the stop's level and marked "
+             f"{claims_text.AFTER_STOP}. **supported**: the interval lies on the claimed "
+             "side of 0 (or, for 'equal', inside ±margin: two one-sided tests); "
              "**contradicted**: it lies on the other side (or beyond the margin); **not "
-             "detected**: neither — the smallest detectable difference says how large an "
-             "effect the study would have found 80% of the time, from the observed seed "
-             "spread, so 'not detected' is never 'no effect'. Diverged seeds are left out of "
-             "every metric except `diverged`. pp = percentage points.", "",
-             markdown(COLUMNS, [row(entry, page_folder) for entry in judged]), ""]
+             "detected**: neither — the smallest detectable effect says how large an effect "
+             "the study would have found 80% of the time at that level, from the observed "
+             "seed spread (for 'equal': the narrowest margin it could have shown), so 'not "
+             "detected' is never 'no effect'. **no variation**: every seed gave the same "
+             "value on each side, so a t-test has nothing to work with (no p). Exploratory "
+             "claims (added after seeing results, or not pre-registered) are judged each at "
+             "5% on its own, outside the family; exact checks compare the largest "
+             "|difference| between seeds with a tolerance. Diverged seeds are left out of "
+             "every metric except `diverged` and `failed`. pp = percentage points. How each "
+             "test works: docs/claims.md.", ""]
+    lines += claims_text.tables(judged, page_folder)
     return "\n".join(lines)
 
 
-def update_readme(readme, table):
-    text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise StoreError(f"{readme}: needs the markers {START} and {END} around the table")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    atomic.write(readme, f"{head}{START}\n{table}\n{END}{tail}")
-
-
 def readme_table(judged, page):
-    rows = [(entry.claim["id"], entry.claim["claim"], measurement(entry).split(": ", 1)[-1],
-             entry.verdict) for entry in judged]
-    return markdown(("#", "claim", "measured", "verdict"), rows) + (
+    rows = [(entry.claim["id"], entry.claim["claim"],
+             claims_text.measurement(entry).split(": ", 1)[-1],
+             JUDGED_AS[entry.family], entry.verdict) for entry in judged]
+    return claims_text.markdown(("#", "claim", "measured", "judged as", "verdict"), rows) + (
         f"\n\nFull table, with the comparisons, intervals and figures: [{page}]({page}).")
+
+
+JUDGED_AS = {"confirmatory": "Holm family", "exploratory": "exploratory, unadjusted",
+             "exact": "exact check"}
+
+
+def readme_values(judged):
+    return {entry.claim["id"]: {"verdict": entry.verdict, "measured":
+                                claims_text.measurement(entry).split(": ", 1)[-1]}
+            for entry in judged}
 
 
 def main(argv=None):
@@ -167,18 +183,21 @@ def main(argv=None):
     parse.add_argument("folders", nargs="+", help="folders holding study stores")
     parse.add_argument("--page", default=None, help="where to write the page (default: "
                        "CLAIMS.md in the first folder)")
-    parse.add_argument("--readme", help="also refresh the table between the claims markers")
+    parse.add_argument("--readme", action="append", default=[], help="also refresh the "
+                       "generated blocks of this Markdown file (repeatable)")
     args = parse.parse_args(argv)
     try:
         page = Path(args.page or Path(args.folders[0]) / "CLAIMS.md")
         judged = judge_folders(args.folders)
         atomic.write(page, page_text(judged, page.parent, args.folders))
-        if args.readme:
-            update_readme(Path(args.readme), readme_table(judged, page.as_posix()))
+        write_family_files(args.folders, page)
+        for readme in map(Path, args.readme):
+            page_link = Path(os.path.relpath(page, readme.parent)).as_posix()
+            readme_blocks.refresh(readme, readme_table(judged, page_link),
+                                  claims_text.counts(judged), readme_values(judged))
     except NormexpError as error:
         print(f"normexp: error: {error}", file=sys.stderr)
         return error.exit_code
     print(f"{len(judged)} claims judged: " + ", ".join(
         f"{entry.claim['id']} {entry.verdict}" for entry in judged) + f"\nPage: {page}")
     return 0
-

@@ -76,8 +76,9 @@ class Difference:
     """A difference of means with its standard error and t degrees of freedom.
 
     ``welch_difference`` (independent samples) and ``paired_difference`` (two metrics of
-    the same seeds) build it. With zero spread (e.g. every seed diverged on both sides)
-    the difference is known exactly: the interval is that point and p is 0 or 1.
+    the same seeds) build it. With zero spread on every side (``varies`` is False) a
+    t-test has nothing to work with: the p-values are NaN and no interval is given; a
+    claim about such a metric is an exact check or a binary (Fisher) test instead.
     """
 
     def __init__(self, estimate, standard_error, freedom, sizes):
@@ -85,47 +86,67 @@ class Difference:
         self.freedom, self.sizes = freedom, sizes
         self.usable = min(sizes) >= 2
 
+    @property
+    def varies(self):
+        return bool(self.standard_error > 0)   # False for 0 and for NaN
+
     def critical(self, alpha):
         return scipy_stats.t.ppf(1 - alpha / 2, self.freedom)
 
     def interval(self, alpha):
-        """Two-sided ``1 - alpha`` t-interval."""
-        half = self.critical(alpha) * self.standard_error if self.standard_error else 0.0
+        """Two-sided ``1 - alpha`` t-interval; NaN without variation."""
+        if not self.varies:
+            return math.nan, math.nan
+        half = self.critical(alpha) * self.standard_error
         return self.estimate - half, self.estimate + half
 
     def one_sided_above(self, null):
         """p of a difference this large or larger if the truth were ``null``."""
-        if self.standard_error == 0:
-            return 0.0 if self.estimate > null else 1.0
+        if not self.varies:
+            return math.nan
         return float(scipy_stats.t.sf((self.estimate - null) / self.standard_error,
                                       self.freedom))
 
     def p_value(self, null):
         """Two-sided p against a true difference of ``null``."""
-        if self.standard_error == 0:
-            return 0.0 if self.estimate != null else 1.0
-        return min(1.0, 2 * min(self.one_sided_above(null), 1 - self.one_sided_above(null)))
+        above = self.one_sided_above(null)
+        return min(1.0, 2 * min(above, 1 - above)) if self.varies else math.nan
 
     def p_equivalent(self, margin):
-        """Two one-sided tests: small when the difference lies within ``±margin``."""
-        above = 1 - self.one_sided_above(margin) if self.standard_error else float(
-            self.estimate >= margin)
-        return min(1.0, 2 * max(self.one_sided_above(-margin), above))
+        """Two one-sided tests (TOST), each at half the level, so that the test and the
+        "outside" test below together keep the level: small when the difference lies
+        within ``±margin``; it rejects at ``alpha`` exactly when the two-sided
+        ``1 - alpha`` interval lies inside ``±margin``."""
+        if not self.varies:
+            return math.nan
+        return min(1.0, 2 * max(self.one_sided_above(-margin),
+                                1 - self.one_sided_above(margin)))
 
     def p_outside(self, margin):
-        """Small when the difference lies beyond ``margin`` on the estimate's side."""
+        """Small when the difference lies beyond ``margin`` on the estimate's side (half
+        the level, as ``p_equivalent``)."""
+        if not self.varies:
+            return math.nan
         if self.estimate >= 0:
             return min(1.0, 2 * self.one_sided_above(margin))
-        below = 1 - self.one_sided_above(-margin) if self.standard_error else float(
-            self.estimate >= -margin)
-        return min(1.0, 2 * below)
+        return min(1.0, 2 * (1 - self.one_sided_above(-margin)))
 
     def detectable(self, alpha, power):
         """Smallest true difference found with probability ``power`` by a two-sided test at
         ``alpha``, given the observed spread: (t_{1-alpha/2} + t_{power}) · SE."""
-        if not self.standard_error:
-            return 0.0
+        if not self.varies:
+            return math.nan
         return float((self.critical(alpha) + scipy_stats.t.ppf(power, self.freedom))
+                     * self.standard_error)
+
+    def equivalence_detectable(self, alpha, power):
+        """Smallest margin within which equality is shown with probability ``power`` by
+        ``p_equivalent`` at ``alpha`` when the true difference is 0: the interval's
+        half-width must fall inside it, (t_{1-alpha/2} + t_{(1+power)/2}) · SE (both
+        one-sided tests must succeed, so the miss probability is split over two tails)."""
+        if not self.varies:
+            return math.nan
+        return float((self.critical(alpha) + scipy_stats.t.ppf((1 + power) / 2, self.freedom))
                      * self.standard_error)
 
 

@@ -12,7 +12,7 @@ import math
 
 from normexp.metrics import PROBE_SCALARS
 from normexp.naming import csv_value, sweep_figure_name
-from normexp.report import claims, claims_page, condition_data, misclassified
+from normexp.report import claims_page, condition_data, misclassified
 from normexp.report import plots
 from normexp.report import probes_figure
 from normexp.report import sweeps
@@ -45,7 +45,7 @@ def build_report(out, study_name):
     comparisons = tables.comparison_rows(conditions, settings.get("comparisons", []))
     write_csvs(folder, conditions, summary)
     text = markdown_report(study_record, records, missing, broken, summary,
-                           differences, references, with_data, comparisons, errors)
+                           differences, references, with_data, comparisons, errors, folder)
     atomic.write(folder / "REPORT.md", text)
     return console_summary(study_record, summary, differences, missing, broken, folder,
                            tables.few_seeds_note(with_data))
@@ -127,7 +127,7 @@ def fmt(value):
 
 
 def markdown_report(study_record, records, missing, broken, summary, differences, references,
-                    with_data, comparisons=(), errors=None):
+                    with_data, comparisons=(), errors=None, folder=None):
     settings = study_record["report"]
     seeds = ", ".join(map(str, study_record["seeds"]))
     lines = [f"# Study `{study_record['name']}`", "", study_record["description"], "",
@@ -143,7 +143,7 @@ def markdown_report(study_record, records, missing, broken, summary, differences
     lines += summary_section(settings, summary, with_data)
     lines += differences_section(settings, differences)
     lines += comparisons_section(comparisons)
-    lines += claims_section(study_record, records)
+    lines += claims_page.report_section(study_record, records, folder)
     if with_data:
         lines += [f"![final validation accuracy per seed]({FIGURES['final']})", ""]
     lines += misclassified.section(errors, FIGURES) if errors is not None else []
@@ -187,23 +187,6 @@ def sweep_section(conditions):
              "that did not diverge, error bars = 95% CI of the mean; right panel: the "
              "fraction of seeds that diverged there.", ""]
     return lines + [f"![sweep of {key}]({sweep_figure_name(key)})" for key in keys] + [""]
-
-
-def claims_section(study_record, records):
-    """This study's claims, judged as one Holm family of their own (the claims page judges
-    all studies' claims together, so its intervals are wider)."""
-    if not study_record["report"].get("claims"):
-        return []
-
-    conditions = condition_data.collect(records, study_record,
-                                     study_record["report"]["target_accuracy"])
-    judged = claims.verdicts(claims.judge_study(study_record["report"]["claims"], conditions,
-                                                study_record["name"]))
-    return ["## Claims", "", "Judged on this study alone (Holm across its "
-            f"{len(judged)} claims); the page `CLAIMS.md` judges all studies' claims "
-            "together.", "", tables.markdown(
-                claims_page.COLUMNS[:5], [claims_page.row(entry, None)[:5]
-                                            for entry in judged]), ""]
 
 
 def reference_section(settings, references):

@@ -8,7 +8,7 @@ from scipy import stats as scipy_stats
 
 from normexp.report import claims
 from normexp import cli
-from normexp.report import claims_page
+from normexp.report import claims_page, claims_text
 from normexp.report import stats
 from normexp.store import run_store
 from normexp.config.study import load_study, study_record
@@ -155,7 +155,7 @@ def test_a_difference_of_differences_is_judged_and_shown(tmp_path):
     [entry] = claims_page.judge_folders([out])
     assert entry.test.estimate == pytest.approx((0.96 - 0.90) - (0.96 - 0.95))
     assert entry.test.sizes == (5, 5, 5, 5) and entry.verdict == "supported"
-    assert claims_page.measurement(entry).startswith(
+    assert claims_text.measurement(entry).startswith(
         "(bn_after · batch 8 − no_norm · batch 8) − (bn_after · batch 64 − no_norm · batch 64)"
         ", final validation accuracy: **+5.00 pp**")
 
