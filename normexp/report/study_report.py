@@ -159,7 +159,8 @@ def figures_section(with_data):
              "of the mean (t-interval), not the spread of single runs.", "",
              f"![curves]({FIGURES['curves']})", ""]
     lines += sweep_section(with_data)
-    if any(condition.probes for condition in with_data):
+    # Every fast run records its inference time, a probe scalar with no panel of its own.
+    if probes_figure.panels_for(with_data):
         lines += ["## Probes", "", "Recorded at the end of every epoch on fixed examples "
                   "(see `train.probes` in docs/config.md); their cost per epoch is the "
                   "`probe_seconds` column of per_seed.csv.", "",

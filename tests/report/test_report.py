@@ -229,3 +229,24 @@ def test_a_sweep_study_draws_one_panel_per_point_with_a_colour_per_variant(tmp_p
     assert len({ax.get_ylim() for ax in panels[:4]}) == 1    # shared y within a metric
     legend = figure.legends[0]
     assert [text.get_text() for text in legend.get_texts()] == ["no_norm", "bn_after"]
+
+
+def test_every_figure_the_report_links_exists(tmp_path):
+    # Fast runs record their inference time per epoch, a probe scalar without a panel: the
+    # Probes section (and its image link) appears only when a probe figure is drawn.
+    import re
+
+    study = load_study(write_config(tmp_path, TINY_STUDY))
+    out = tmp_path / "out"
+    run_store.prepare(out, study.name)
+    run_store.write_study(out, study_record(study))
+    for spec in study.runs:
+        run = result([0.5, 0.9])
+        run.history["inference_seconds_per_example"] = [2e-6, 2e-6]
+        run.history["learning_rate"] = [0.01, 0.01]
+        run_store.save_run(out, spec, run, {})
+    build_report(out, study.name)
+    text = (out / study.name / "REPORT.md").read_text()
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert "curves.png" in linked and "## Probes" not in text
+    assert all((out / study.name / name).exists() for name in linked), linked
