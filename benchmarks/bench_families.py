@@ -7,7 +7,8 @@ For each family (the models of configs/cnn_norms.yaml, configs/rnn_norms.yaml an
 configs/transformer_norms.yaml, and the article MLP), the same run (model, seed, batch 32, Adam, full MNIST,
 1875 updates per epoch) is trained for ``--epochs`` epochs with engine ``fit``
 (plain ``model.fit``) and engine ``fast`` (one compiled XLA program per
-epoch), each in a fresh process, interleaved fit, fast, fit, fast …. The steady
+epoch), each in a fresh process, interleaved fit, fast, fit, fast …
+(``--train-examples N``: the first N images, as the transformer study trains). The steady
 time is the median over epochs 2.. (epoch 1 includes compilation); both
 engines' epoch times include the validation pass on the 10,000 test images.
 """
@@ -38,21 +39,24 @@ MODELS = {
 }
 
 
-def child(model, engine, epochs):
+def child(model, engine, epochs, train_examples=None):
     from normexp.config.study import RunSpec, validate_settings
     from normexp.engine.trainer import train_run
 
-    settings = validate_settings({"data": {}, "train": {"engine": engine, "epochs": epochs,
-                                                        "batch_size": 32}, "model": model},
+    settings = validate_settings({"data": {"train_examples": train_examples},
+                                  "train": {"engine": engine, "epochs": epochs,
+                                            "batch_size": 32}, "model": model},
                                  "benchmark", "")
     result = train_run(RunSpec("bench", "bench", (), 0, settings))
     return {"seconds": result.history["seconds"], "updates": result.updates,
             "val_accuracy": result.history["val_accuracy"][-1]}
 
 
-def measure(name, engine, epochs):
+def measure(name, engine, epochs, train_examples=None):
     command = [sys.executable, __file__, "--child", name, "--engine", engine,
                "--epochs", str(epochs)]
+    if train_examples:
+        command += ["--train-examples", str(train_examples)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -62,11 +66,14 @@ def main():
     parse.add_argument("--epochs", type=int, default=2)
     parse.add_argument("--repeats", type=int, default=1)
     parse.add_argument("--only", action="append", default=[], help="family prefix, e.g. cnn")
+    parse.add_argument("--train-examples", type=int,
+                       help="train on the first N images (default: all 60,000)")
     parse.add_argument("--child")
     parse.add_argument("--engine")
     args = parse.parse_args()
     if args.child:
-        print(json.dumps(child(MODELS[args.child], args.engine, args.epochs)))
+        print(json.dumps(child(MODELS[args.child], args.engine, args.epochs,
+                               args.train_examples)))
         return
     print("| model | fit s/epoch | fast s/epoch | speed-up | fast epoch 1 s | updates/epoch "
           "| val acc fit / fast |\n|---|---|---|---|---|---|---|")
@@ -76,7 +83,8 @@ def main():
         runs = {"fit": [], "fast": []}
         for _ in range(args.repeats):
             for engine in ("fit", "fast"):
-                runs[engine].append(measure(name, engine, args.epochs))
+                runs[engine].append(measure(name, engine, args.epochs,
+                                            args.train_examples))
         steady = {engine: statistics.median(second for run in runs[engine]
                                             for second in run["seconds"][1:])
                   for engine in runs}

@@ -44,8 +44,8 @@ def timed(function, *arguments):
     return time.perf_counter() - started
 
 
-def products_per_epoch(shapes):
-    """Seconds for ``STEPS`` rounds of ``(M, K) @ (K, N)`` products, one per shape.
+def products_per_epoch(shapes, steps=STEPS):
+    """Seconds for ``steps`` rounds of ``(M, K) @ (K, N)`` products, one per shape.
 
     Each round scales the smaller operand by the last round's result, so XLA
     cannot hoist a product out of the loop."""
@@ -62,7 +62,7 @@ def products_per_epoch(shapes):
                     product = tf.matmul(left, right * (1 + carry))
                 total += product[0, 0]
             return step + 1, total * 1e-9
-        return tf.while_loop(lambda step, _: step < STEPS, body, (0, 0.0))[1]
+        return tf.while_loop(lambda step, _: step < steps, body, (0, 0.0))[1]
 
     return timed(epoch)
 
@@ -101,7 +101,7 @@ def rnn_floor():
     return recurrence_per_epoch() + batched
 
 
-def transformer_floor(depth=6, width=32, tokens=16, heads=2, ratio=2):
+def transformer_floor(steps=STEPS, depth=6, width=32, tokens=16, heads=2, ratio=2):
     """Per step: the patch embedding, then per block the q/k/v, output and two MLP
     projections (forward, weight and input gradients each), and attention's four batched
     token-by-token products (scores and mixing, forward and backward) written as one
@@ -116,7 +116,7 @@ def transformer_floor(depth=6, width=32, tokens=16, heads=2, ratio=2):
     block = (dense(width, 3 * width) + dense(width, width) + dense(width, hidden)
              + dense(hidden, width) + [((head_rows, per_head), (per_head, tokens))] * 6)
     return products_per_epoch([((rows, 49), (49, width)), ((49, rows), (rows, width))]
-                              + block * depth)
+                              + block * depth, steps)
 
 
 FLOORS = {
@@ -129,12 +129,18 @@ FLOORS = {
 
 def main():
     parse = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parse.parse_args()
+    parse.add_argument("--only", action="append", default=[], help="family prefix, e.g. cnn")
+    parse.add_argument("--train-examples", type=int,
+                       help="the transformer's epoch on the first N images (default: all)")
+    args = parse.parse_args()
     print("| model | fit s/epoch | 5× budget s | matmul floor s | floor / budget |\n"
           "|---|---|---|---|---|")
     for name, (what, floor) in FLOORS.items():
-        fit = measure(name, "fit", 2)["seconds"][-1]
-        seconds = floor()
+        if args.only and not any(name.startswith(prefix) for prefix in args.only):
+            continue
+        examples = args.train_examples if floor is transformer_floor else None
+        fit = measure(name, "fit", 2, examples)["seconds"][-1]
+        seconds = floor(-(-examples // BATCH)) if examples else floor()
         print(f"| {name} | {fit:.2f} | {fit / 5:.2f} | {seconds:.2f} ({what}) | "
               f"{seconds / (fit / 5):.0%} |", flush=True)
 
