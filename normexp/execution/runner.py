@@ -169,7 +169,7 @@ FAMILY_COSTS = {
     "mlp": {"step": 99e-6, "example": 6.0e-6, "compile": 1.6, "fit": 13.8},
     "cnn": {"step": 432e-6, "example": 107e-6, "compile": 4.9, "fit": 3.8},
     "rnn": {"step": 461e-6, "example": 73e-6, "compile": 7.9, "fit": 2.3},
-    "transformer": {"step": 2000e-6, "example": 20e-6, "compile": 6.0, "fit": 1.4},
+    "transformer": {"step": 1801e-6, "example": 118.6e-6, "compile": 7.2, "fit": 1.6},
 }
 
 
