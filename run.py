@@ -6,7 +6,6 @@ import sys
 
 # Quiet TensorFlow's C++ start-up chatter; set before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 if __name__ == "__main__":
     try:

@@ -4,7 +4,6 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from normexp.cli import main  # noqa: E402  (after the environment TensorFlow reads)
 

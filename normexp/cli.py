@@ -16,12 +16,16 @@ import sys
 import traceback
 from pathlib import Path
 
-from normexp.config.study import load_study, select_runs, study_record
-from normexp.data import datasets
-from normexp.errors import DataError, NormexpError
-from normexp.execution import ray_cluster, runner
-from normexp.report import claims_page, seed_planner, study_report
-from normexp.store import misclassified_images, run_store, tensorboard_log
+from normexp import backends
+
+backends.selected()  # before anything imports Keras: it reads KERAS_BACKEND once
+
+from normexp.config.study import load_study, select_runs, study_record  # noqa: E402
+from normexp.data import datasets  # noqa: E402
+from normexp.errors import BackendError, DataError, NormexpError  # noqa: E402
+from normexp.execution import ray_cluster, runner  # noqa: E402
+from normexp.report import claims_page, seed_planner, study_report  # noqa: E402
+from normexp.store import misclassified_images, run_store, tensorboard_log  # noqa: E402
 
 EPILOG = """examples:
   python run.py --config bn_vs_ln.yaml            train what is missing, then report
@@ -176,6 +180,9 @@ def run(args):
     if args.plan_seeds:
         print(seed_planner.plan_text(args.out, study_record(study)))
         return 0
+    problem = backends.problem()   # which runs are done depends on the backend too
+    if problem:
+        raise BackendError(problem)
     if args.dry_run:
         print(dry_run_listing(study, runner.plan(study, runs, args.out, args.force), args.out))
         return 0
@@ -208,13 +215,13 @@ def train(study, runs, args):
     for data in {run.settings.data for run in plan.todo}:
         datasets.load(data.dataset, data.validation, args.data_dir or data.dir)  # fail now
     runner.dry_check(study, plan.todo)
-    from normexp.engine import tensorflow_backend  # loaded by dry_check; TensorFlow stays lazy
+    from normexp.engine import backend  # loaded by dry_check; the backend stays lazy
 
     jobs = runner.choose_jobs(args.jobs or study.jobs, len(plan.todo))
     if args.executor == "ray":
         return train_on_ray(study, plan, args, jobs, on_stored)
     say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already done) "
-              f"on {tensorflow_backend.device_name()} with {jobs} "
+              f"on {backend.current().device_name()} with {jobs} "
               f"worker{'s' if jobs > 1 else ''}.")
     runner.execute(plan, args.out, jobs, args.data_dir, args.quiet, on_stored)
 

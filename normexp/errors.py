@@ -36,3 +36,7 @@ class StudyBusyError(StoreError):
 def one_line_summary(error, limit=300):
     """A library's error message (often several lines, sometimes pages) as one short line."""
     return " ".join(str(error).split())[:limit]
+
+
+class BackendError(NormexpError):
+    """The Keras backend asked for (``KERAS_BACKEND``) is unsupported or not installed."""

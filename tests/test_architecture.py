@@ -1,6 +1,6 @@
 """The package's layers import one way: no circles, no module importing a higher layer.
 
-Layers, lowest first: shared (errors, registry, metrics, naming, native_stderr) ← config
+Layers, lowest first: shared (errors, registry, metrics, naming, native_stderr, backends) ← config
 ← data, models ← engine ← execution; store ← shared only; report ← store and shared
 only; cli on top. Read from the source with ``ast``, so it costs no imports.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "normexp"
-SHARED = {"errors", "registry", "metrics", "naming", "native_stderr", "__init__"}
+SHARED = {"errors", "registry", "metrics", "naming", "native_stderr", "backends", "__init__"}
 ALLOWED = {
     "shared": set(),
     "config": {"shared"},

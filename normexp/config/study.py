@@ -14,12 +14,10 @@ import json
 import re
 import typing
 
-from normexp.config import claim_checks
-from normexp.config import datasets
-from normexp.config import model_size
+from normexp import backends
+from normexp.config import claim_checks, run_checks
 from normexp.config import schema
 from normexp.config.files import display_path, read_yaml, resolve_path
-from normexp.config.optimizers import warmup_problem
 from normexp.errors import ConfigError
 from normexp.naming import condition_folder
 from normexp.config.sections import (ReportConfig, RunSettings, check_report, fingerprint_view,
@@ -73,10 +71,14 @@ class RunSpec:
                 **settings_to_dict(self.settings)}
 
     def fingerprint(self):
-        """Hash of what defines the result (the data folder's location does not)."""
+        """Hash of what defines the result (the data folder's location does not). The
+        Keras backend counts when it is not TensorFlow, so a run trained on one backend
+        is never taken as done for the other, and TensorFlow stores keep their hashes."""
         defining = fingerprint_view(settings_to_dict(self.settings))
         defining["data"].pop("dir")
         defining["seed"] = self.seed
+        if backends.selected() != "tensorflow":
+            defining["backend"] = backends.selected()
         return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -147,40 +149,8 @@ def validate_settings(merged, path, prefix):
         if isinstance(values, dict) and isinstance(values.get(name), str):
             values[name] = {"name": values[name]}  # a bare name means its defaults
     settings = schema.build(RunSettings, merged, path, prefix)
-    check_run_length(settings, path, prefix)
-    if settings.train.probes.enabled() and settings.model.family != "mlp":
-        raise ConfigError(path, schema.join(prefix, "train.probes"),
-                          f"probes read the layers of an MLP; family "
-                          f"{settings.model.family!r} has none of them (use family: mlp or "
-                          f"turn the probes off)")
-    block = settings.train.probes.pre_activation
-    if block and block > len(settings.model.hidden):
-        raise ConfigError(path, schema.join(prefix, "train.probes.pre_activation"),
-                          f"names hidden block {block}, but the model has "
-                          f"{len(settings.model.hidden)} (blocks are numbered from 1)")
-    too_big = model_size.size_problem(settings.model, settings.train.batch_size)
-    if too_big:
-        raise ConfigError(path, schema.join(prefix, f"model.{settings.model.width_field()}"),
-                          too_big)
+    run_checks.check_run(settings, path, prefix)
     return settings
-
-
-def check_run_length(settings, path, prefix):
-    """The training subset, the batch and a warmup must fit in the data and the run."""
-    available = datasets.train_size(settings.data.dataset, settings.data.validation)
-    if (settings.data.train_examples or 0) > available:
-        raise ConfigError(path, schema.join(prefix, "data.train_examples"),
-                          f"must be <= the {available} training examples, got "
-                          f"{settings.data.train_examples}")
-    if settings.train.batch_size > settings.training_examples():
-        raise ConfigError(path, schema.join(prefix, "train.batch_size"),
-                          f"must be <= the {settings.training_examples()} training examples, "
-                          f"got {settings.train.batch_size}")
-    schedule = settings.train.optimizer.get("schedule")
-    problem = schedule and warmup_problem(schedule, settings.updates())
-    if problem:
-        raise ConfigError(path, schema.join(prefix, "train.optimizer.schedule.warmup_steps"),
-                          problem)
 
 
 def expand_variants(entries, base, path):

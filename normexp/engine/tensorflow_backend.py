@@ -9,10 +9,10 @@ number of updates per epoch.
 
 import os
 
-from normexp import native_stderr
+from normexp import backends, native_stderr
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+backends.selected()  # before Keras is imported: KERAS_BACKEND decides its backend
 
 
 # TensorFlow's C++ start-up lines bypass its log level; NORMEXP_TF_LOGS=1 shows them.
@@ -52,7 +52,7 @@ def versions():
     import sys
 
     return {"python": sys.version.split()[0], "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__}
+            "keras": keras.__version__, "numpy": np.__version__, "backend": "tensorflow"}
 
 
 _compiled_cache = {}

@@ -3,7 +3,8 @@
 Two engines train the same model the same way (minibatch steps of
 ``batch_size``, one pass over the shuffled training set per epoch):
 
-* ``fast`` (default): each epoch is one compiled XLA program (``tf_backend``);
+* ``fast`` (default): each epoch is one compiled XLA program (``tensorflow_backend``
+  or ``jax_backend``, whichever Keras runs on: ``normexp.backends``);
 * ``fit``: plain ``model.fit`` on float32 arrays, the reference path.
 
 Both draw each epoch's order from ``epoch_orders(seed)``: for one seed they see
@@ -13,8 +14,7 @@ History contract (``RunResult.history``): lists indexed by epoch, keys
 ``epoch`` (1-based), ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` and
 ``seconds`` (wall time of that epoch, evaluation included), and ``learning_rate``
 (the optimizer's rate at the epoch's end; runs stored before it existed lack
-it). A run that ends
-complete also carries ``misclassified``: which validation examples the trained
+it). A run that ends complete also carries ``misclassified``: which validation examples the trained
 model gets wrong, and what it predicts there. Training never plots and never
 writes files; the runner stores the result.
 """
@@ -23,12 +23,14 @@ import dataclasses
 import math
 import time
 
-from normexp.engine import tensorflow_backend  # first: it imports TensorFlow quietly
-from normexp.data import datasets
-from normexp.engine import probes
-from normexp.engine.optimizers import build_optimizer
-from normexp.metrics import HISTORY_KEYS, TRAINING_METRICS
-from normexp.models import build_model, parameter_counts
+from normexp.engine import backend
+
+ENGINE_BACKEND = backend.current()  # first: it picks Keras' backend and imports it quietly
+
+from normexp.data import datasets  # noqa: E402
+from normexp.engine.optimizers import build_optimizer  # noqa: E402
+from normexp.metrics import HISTORY_KEYS, TRAINING_METRICS  # noqa: E402
+from normexp.models import build_model, parameter_counts  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -73,7 +75,7 @@ def train_run(spec, data_dir=None, on_epoch=None):
     """Train one run; ``on_epoch(spec, epoch, metrics)`` is called after each epoch."""
     settings = spec.settings
     if settings.train.deterministic:
-        tensorflow_backend.enable_determinism()
+        ENGINE_BACKEND.enable_determinism()
     # --data-dir (passed in) beats data.dir in the config; both beat $NORMEXP_DATA_DIR.
     splits = datasets.load(settings.data.dataset, settings.data.validation,
                            data_dir or settings.data.dir, settings.data.train_examples)
@@ -92,7 +94,7 @@ def train_run(spec, data_dir=None, on_epoch=None):
     trainable, frozen = parameter_counts(engine.model)
     return RunResult(history, "diverged" if diverged_epoch else "complete", diverged_epoch, test,
                      {"trainable": trainable, "non_trainable": frozen},
-                     int(engine.optimizer.iterations.numpy()), tensorflow_backend.device_name(),
+                     int(engine.optimizer.iterations.numpy()), ENGINE_BACKEND.device_name(),
                      time.perf_counter() - started, wrong)
 
 
@@ -118,7 +120,7 @@ class FastEngine:
         length = (spec.settings.updates(len(splits.x_train)) if "schedule" in train.optimizer
                   else None)
         program = repr((spec.settings.model, train.optimizer, train.batch_size, length))
-        self.compiled = tensorflow_backend.compiled_epochs(
+        self.compiled = ENGINE_BACKEND.compiled_epochs(
             program, model, optimizer, train.batch_size, splits.x_train, splits.y_train)
         self.model, self.optimizer = self.compiled.model, self.compiled.optimizer
         self.evaluate = self.compiled.evaluate
@@ -217,6 +219,8 @@ def probe_set(model, spec, splits, cache):
         return None
     key = (repr(config), id(splits.x_val))
     if key not in cache:
+        from normexp.engine import probes  # TensorFlow's (probes are refused on JAX at load)
+
         cache[key] = probes.Probes(model, config, spec.settings.train.batch_size, splits)
     return cache[key]
 

@@ -197,14 +197,14 @@ def train_task(spec, splits, threads):
     """Body of one Ray task: train ``spec`` on ``splits`` (from the object store)."""
     global _configured
     from normexp import __version__
-    from normexp.engine import tensorflow_backend
+    from normexp.engine import backend
     from normexp.engine.trainer import train_run
 
     if not _configured:  # TensorFlow's thread pools are fixed by the first op
-        tensorflow_backend.configure_threads(threads)
+        backend.current().configure_threads(threads)
         _configured = True
     datasets.provide(spec.settings.data.dataset, spec.settings.data.validation, splits)
     result = train_run(spec)
-    worker_meta = {"versions": {**tensorflow_backend.versions(), "normexp": __version__},
+    worker_meta = {"versions": {**backend.current().versions(), "normexp": __version__},
                    "executor": "ray", "host": socket.gethostname()}
     return result, worker_meta

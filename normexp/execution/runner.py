@@ -54,7 +54,7 @@ def plan(study, runs, out, force=False):
 def dry_check(study, runs):
     """Build every distinct model and optimizer once and take one step with them, so
     bad Keras arguments (``norm_args``, optimizer options) fail before any training."""
-    from normexp.engine import tensorflow_backend
+    from normexp.engine import backend
     from normexp.engine.trainer import build_for_run
 
     checked = set()
@@ -64,7 +64,7 @@ def dry_check(study, runs):
             continue
         checked.add(key)
         try:
-            tensorflow_backend.try_one_step(*build_for_run(spec))
+            backend.current().try_one_step(*build_for_run(spec))
         # Keras and TensorFlow reject arguments with many exception types (TypeError,
         # ValueError, InvalidArgumentError, AttributeError...); all mean "bad config" here.
         except Exception as error:
@@ -81,9 +81,9 @@ def choose_jobs(requested, pending):
     """``--jobs`` when given; else one worker per core (1 on a GPU), as many as memory holds."""
     if requested:
         return max(1, min(requested, pending))
-    from normexp.engine import tensorflow_backend
+    from normexp.engine import backend
 
-    if tensorflow_backend.device_name().startswith("GPU"):
+    if backend.current().device_name().startswith("GPU"):
         return 1
     memory = model_size.physical_memory()
     by_memory = int(memory // WORKER_MEMORY) or 1 if memory else os.cpu_count() or 1
@@ -122,9 +122,9 @@ def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None):
 
 def run_metadata():
     from normexp import __version__
-    from normexp.engine import tensorflow_backend
+    from normexp.engine import backend
 
-    return {"versions": {**tensorflow_backend.versions(), "normexp": __version__}}
+    return {"versions": {**backend.current().versions(), "normexp": __version__}}
 
 
 def run_sequentially(runs, data_dir, progress, store_result):
@@ -267,9 +267,9 @@ def worker_start(threads, events):
     global _events, _parent
     # Ctrl-C reaches the whole process group; only the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from normexp.engine import tensorflow_backend
+    from normexp.engine import backend
 
-    tensorflow_backend.configure_threads(threads)
+    backend.current().configure_threads(threads)
     _events, _parent = events, os.getppid()
 
 
