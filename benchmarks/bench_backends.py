@@ -7,8 +7,11 @@ For each model of bench_families.py, the same run (seed 0, batch 32, Adam) is tr
 for ``--epochs`` epochs by the fast engine with ``KERAS_BACKEND=tensorflow`` and with
 ``KERAS_BACKEND=jax``, each in a fresh process, interleaved. Steady time: the median of
 epochs 2.. (epoch 1 compiles), validation on the 10,000 test images included. The
-ratio is TensorFlow's time over JAX's (above 1: JAX is faster). All seeds of a
-condition in one vectorized program, the GPU case, is not measured here yet.
+ratio is TensorFlow's time over JAX's (above 1: JAX is faster).
+
+``--seeds 1,16,128`` adds the vectorized engine (all seeds of a condition in one
+``vmap``-ed program, JAX): run-epochs per second (seeds / steady epoch seconds) for
+TensorFlow fast (one seed), JAX fast (one seed) and JAX vectorized at each count.
 """
 
 import argparse
@@ -31,12 +34,58 @@ def measure(name, backend, epochs, train_examples):
     return json.loads(output.strip().splitlines()[-1])
 
 
+def vectorized_child(name, seeds, epochs, train_examples):
+    """Steady seconds per epoch of ``seeds`` seeds trained as one program (JAX)."""
+    from normexp.config.study import RunSpec, validate_settings
+    from normexp.engine import vectorized
+
+    settings = validate_settings({"data": {"train_examples": train_examples},
+                                  "train": {"epochs": epochs, "batch_size": 32},
+                                  "model": MODELS[name]}, "benchmark", "")
+    specs = [RunSpec("bench", "bench", (), seed, settings) for seed in range(seeds)]
+    seconds = vectorized.train_seeds(specs)[0].history["seconds"]
+    return {"seconds": seconds}
+
+
+def measure_vectorized(name, seeds, epochs, train_examples):
+    command = [sys.executable, __file__, "--child", name, "--seeds", str(seeds),
+               "--epochs", str(epochs), "--train-examples", str(train_examples or 0)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True,
+                            env={**os.environ, "KERAS_BACKEND": "jax"}).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def seed_table(args, counts):
+    print("Run-epochs per second (seeds / steady seconds per epoch):\n\n"
+          "| model | TF fast, 1 seed | JAX fast, 1 seed | "
+          + " | ".join(f"JAX vectorized, {count}" for count in counts) + " |\n|---|---|---|"
+          + "---|" * len(counts))
+    for name in MODELS:
+        if args.only and not any(name.startswith(prefix) for prefix in args.only):
+            continue
+        rates = [1 / statistics.median(measure(name, backend, args.epochs,
+                                               args.train_examples)["seconds"][1:])
+                 for backend in ("tensorflow", "jax")]
+        for count in counts:
+            run = measure_vectorized(name, count, args.epochs, args.train_examples)
+            rates.append(count / statistics.median(run["seconds"][1:]))
+        print(f"| {name} | " + " | ".join(f"{rate:.2f}" for rate in rates) + " |", flush=True)
+
+
 def main():
     parse = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parse.add_argument("--epochs", type=int, default=3)
     parse.add_argument("--train-examples", type=int)
     parse.add_argument("--only", action="append", default=[], help="family prefix, e.g. cnn")
+    parse.add_argument("--seeds", help="vectorized seed counts, e.g. 1,16,128")
+    parse.add_argument("--child")
     args = parse.parse_args()
+    if args.child:
+        print(json.dumps(vectorized_child(args.child, int(args.seeds), args.epochs,
+                                          args.train_examples or None)))
+        return
+    if args.seeds:
+        return seed_table(args, [int(count) for count in args.seeds.split(",")])
     print("| model | TensorFlow s/epoch | JAX s/epoch | TF / JAX | epoch 1 TF / JAX s "
           "| val acc TF / JAX |\n|---|---|---|---|---|---|")
     for name in MODELS:

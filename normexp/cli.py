@@ -52,7 +52,7 @@ def parser():
     parse.add_argument("--schema", action="store_true",
                        help="print the config's JSON Schema (for editors) and exit")
     parse.add_argument("--out", default="results", help="results folder (default: results)")
-    parse.add_argument("--seeds", type=seed_list, help="override the seeds, e.g. 0,1,2")
+    parse.add_argument("--seeds", type=seed_list, help="override the seeds, e.g. 0,1,2 or 0-99")
     parse.add_argument("--epochs", type=positive_int, help="override the epochs of every run")
     parse.add_argument("--only", action="append", default=[], metavar="NAME",
                        help="train only this variant (repeatable)")
@@ -65,6 +65,8 @@ def parser():
                        "(one Ray task per run); --backend is an older name for it")
     parse.add_argument("--address", help="with --executor ray: HOST:PORT of a running Ray head "
                        "node (default: start a Ray runtime on this machine)")
+    parse.add_argument("--vectorize", action="store_true", help="train all seeds of a "
+                       "condition in one program (KERAS_BACKEND=jax; the default on a GPU)")
     parse.add_argument("--dry-run", action="store_true", help="list the runs; train nothing")
     parse.add_argument("--force", action="store_true", help="retrain runs already stored")
     parse.add_argument("--report-only", action="store_true",
@@ -77,13 +79,25 @@ def parser():
 
 
 def seed_list(text):
+    """``0,1,2`` or ranges, ``0-99`` (both ends included), or both: ``0-4,10``."""
     try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
+        seeds = [seed for part in text.split(",") if part.strip()
+                 for seed in seed_range(part.strip())]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers or ranges "
+                                         f"(0-99), got {text!r}")
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"must be distinct integers >= 0, got {text!r}")
     return seeds
+
+
+def seed_range(part):
+    first, dash, last = part.partition("-")
+    if not dash:
+        return [int(part)]
+    if int(last) < int(first):
+        raise ValueError(part)
+    return range(int(first), int(last) + 1)
 
 
 def positive_int(text):
@@ -180,8 +194,8 @@ def run(args):
     if args.plan_seeds:
         print(seed_planner.plan_text(args.out, study_record(study)))
         return 0
-    problem = backends.problem()   # which runs are done depends on the backend too
-    if problem:
+    problem = backends.problem() or vectorize_problem(args)
+    if problem:   # which runs are done depends on the backend too, so before --dry-run
         raise BackendError(problem)
     if args.dry_run:
         print(dry_run_listing(study, runner.plan(study, runs, args.out, args.force), args.out))
@@ -220,10 +234,21 @@ def train(study, runs, args):
     jobs = runner.choose_jobs(args.jobs or study.jobs, len(plan.todo))
     if args.executor == "ray":
         return train_on_ray(study, plan, args, jobs, on_stored)
+    device = backend.current().device_name()
+    vectorize = args.vectorize or (backends.selected() == "jax" and device.startswith("GPU"))
     say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already done) "
-              f"on {backend.current().device_name()} with {jobs} "
-              f"worker{'s' if jobs > 1 else ''}.")
-    runner.execute(plan, args.out, jobs, args.data_dir, args.quiet, on_stored)
+              f"on {device} with {jobs} worker{'s' if jobs > 1 else ''}"
+              f"{', the seeds of each condition in one program' if vectorize else ''}.")
+    runner.execute(plan, args.out, jobs, args.data_dir, args.quiet, on_stored, vectorize)
+
+
+def vectorize_problem(args):
+    if args.vectorize and backends.selected() != "jax":
+        return (f"--vectorize trains all seeds of a condition in one JAX program; it needs "
+                f"KERAS_BACKEND=jax (now {backends.selected()!r})")
+    if args.vectorize and args.executor != "local":
+        return "--vectorize runs on the local executor only (not with --executor ray)"
+    return None
 
 
 def images_writer(study, plan, args):

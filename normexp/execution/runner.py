@@ -98,9 +98,10 @@ def store_finished(out, spec, result, meta, progress, on_stored):
         on_stored(spec, result)
 
 
-def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None):
+def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None, vectorize=False):
     """Train ``plan_.todo``, storing each result as it arrives; returns their count.
-    ``on_stored(spec, result)`` runs after each result is stored (TensorBoard events)."""
+    ``on_stored(spec, result)`` runs after each result is stored (TensorBoard events);
+    ``vectorize`` trains a condition's seeds together (``trainer.train_runs``)."""
     progress = Progress(plan_.todo, quiet=quiet)
     extra = run_metadata()
     finished = 0
@@ -112,9 +113,9 @@ def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None):
 
     try:
         if jobs == 1:
-            run_sequentially(plan_.todo, data_dir, progress, store_result)
+            run_sequentially(plan_.todo, data_dir, progress, store_result, vectorize)
         else:
-            run_in_parallel(plan_.todo, jobs, data_dir, progress, store_result)
+            run_in_parallel(plan_.todo, jobs, data_dir, progress, store_result, vectorize)
     except KeyboardInterrupt:
         raise Interrupted(finished, len(plan_.todo) - finished) from None
     return finished
@@ -127,14 +128,14 @@ def run_metadata():
     return {"versions": {**backend.current().versions(), "normexp": __version__}}
 
 
-def run_sequentially(runs, data_dir, progress, store_result):
-    from normexp.engine.trainer import train_run
+def run_sequentially(runs, data_dir, progress, store_result, vectorize=False):
+    from normexp.engine.run_groups import train_runs
 
-    for spec in runs:
-        store_result(spec, train_run(spec, data_dir, on_epoch=progress.epoch_done))
+    for spec, result in train_runs(runs, data_dir, progress.epoch_done, vectorize):
+        store_result(spec, result)
 
 
-def run_in_parallel(runs, jobs, data_dir, progress, store_result):
+def run_in_parallel(runs, jobs, data_dir, progress, store_result, vectorize=False):
     """Workers pull chunks of runs, costliest first; every result is stored the moment
     it arrives. A chunk is a stretch of runs that mostly share compiled programs."""
     context = multiprocessing.get_context("spawn")
@@ -148,7 +149,8 @@ def run_in_parallel(runs, jobs, data_dir, progress, store_result):
     received = 0
     try:
         # The pool hands the next chunk to whichever worker is free, in submission order.
-        pending = {executor.submit(worker_train_block, chunk, data_dir) for chunk in chunks}
+        pending = {executor.submit(worker_train_block, chunk, data_dir, vectorize)
+                   for chunk in chunks}
         while pending:
             ready, pending = concurrent.futures.wait(
                 pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED)
@@ -273,14 +275,13 @@ def worker_start(threads, events):
     _events, _parent = events, os.getppid()
 
 
-def worker_train_block(block, data_dir):
-    from normexp.engine.trainer import train_run
+def worker_train_block(block, data_dir, vectorize=False):
+    from normexp.engine.run_groups import train_runs
 
     def report_epoch(spec, epoch, metrics):
         if os.getppid() != _parent:  # the parent was killed: nobody will store our results
             os._exit(1)
         _events.put(("epoch", spec.condition, spec.seed, (epoch, metrics)))
 
-    for spec in block:
-        result = train_run(spec, data_dir, on_epoch=report_epoch)
+    for spec, result in train_runs(block, data_dir, report_epoch, vectorize):
         _events.put(("result", spec.condition, spec.seed, result))

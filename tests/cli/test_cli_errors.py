@@ -98,12 +98,19 @@ def test_report_only_without_a_store(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flag, value", [("--seeds", "0,x"), ("--seeds", "1,1"),
-                                         ("--epochs", "0"), ("--jobs", "-2")])
+                                         ("--seeds", "5-2"), ("--seeds", "0-3,2"),
+                                         ("--seeds", "-1"), ("--epochs", "0"),
+                                         ("--jobs", "-2")])
 def test_bad_command_line_values(tmp_path, capsys, flag, value):
     with pytest.raises(SystemExit) as stop:
         cli.main(["--config", "quick", flag, value])
     assert stop.value.code == 2
     assert flag in capsys.readouterr().err
+
+
+def test_seeds_take_ranges():
+    assert cli.seed_list("0-4,10") == [0, 1, 2, 3, 4, 10]
+    assert cli.seed_list("0-99") == list(range(100))
 
 
 def test_subprocess_shows_no_traceback_unless_debug(tmp_path):

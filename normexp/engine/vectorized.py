@@ -1,0 +1,141 @@
+"""All seeds of one condition in one compiled program (JAX): ``train_seeds(specs) -> [RunResult]``.
+
+The fast engine's epoch (``jax_backend.CompiledEpochs``: a ``lax.scan`` over the
+epoch's batches) is a pure function of one run's state; ``jax.vmap`` maps it over a
+leading seed axis, so each seed keeps everything a single run has:
+
+* its initial weights, drawn by the same Keras seeding rule as a single run (each
+  seed's model is built after ``keras.utils.set_random_seed(seed)``);
+* its epoch orders, from the same ``epoch_orders(seed)``;
+* its BN moving statistics, dropout seed state, optimizer state and step count.
+
+A seed whose loss turns NaN or infinite is recorded as diverged at that epoch; the
+lanes of a ``vmap`` never mix, so it cannot change the other seeds' numbers. Each
+seed's result is a ``RunResult`` like ``trainer.train_run``'s, stored as usual.
+``seconds`` per epoch is the wall time of the whole vectorized epoch, which every
+seed in it shared.
+"""
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from normexp.data import datasets
+from normexp.engine import jax_backend, trainer
+from normexp.metrics import TRAINING_METRICS
+
+
+def stacked(trees):
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def lane(tree, index):
+    return jax.tree.map(lambda leaf: leaf[index], tree)
+
+
+class VectorizedEpochs:
+    """``CompiledEpochs`` mapped over seeds: ``train_epoch`` takes one permutation per
+    seed and returns per-seed mean loss and accuracy arrays."""
+
+    def __init__(self, specs, splits):
+        models = [trainer.build_for_run(spec, len(splits.x_train)) for spec in specs]
+        batch_size = specs[0].settings.train.batch_size
+        self.single = jax_backend.CompiledEpochs(*models[0], batch_size, splits.x_train,
+                                                 splits.y_train)
+        states = []
+        for model, optimizer in models:
+            optimizer.build(model.trainable_variables)
+            states.append(([v.value for v in model.trainable_variables],
+                           [v.value for v in model.non_trainable_variables],
+                           [v.value for v in optimizer.variables]))
+        self.state = stacked(states)
+        self._epoch = jax.jit(jax.vmap(self.single._full_batches, in_axes=(0, None, None, 0)))
+        self._step = jax.jit(jax.vmap(self.single._one_step, in_axes=(0, 0, 0)))
+        self._predict = jax.jit(jax.vmap(self.single._probabilities, in_axes=(0, 0, None)))
+
+    def train_epoch(self, permutations):
+        single = self.single
+        used = single.full_steps * single.batch_size
+        batches = jnp.asarray(permutations[:, :used].reshape(
+            len(permutations), single.full_steps, single.batch_size))
+        state, loss_sum, correct_sum = self._epoch(self.state, single.x_train, single.y_train,
+                                                   batches)
+        if used < permutations.shape[1]:
+            rest = jnp.asarray(permutations[:, used:])
+            state, loss, correct = self._step(state, single.x_train[rest], single.y_train[rest])
+            loss_sum, correct_sum = loss_sum + loss, correct_sum + correct
+        self.state = state
+        count = permutations.shape[1]
+        return np.asarray(loss_sum) / count, np.asarray(correct_sum) / count
+
+    def probabilities(self, x):
+        trainable, non_trainable, _ = self.state
+        return np.asarray(self._predict(trainable, non_trainable, jnp.asarray(x)))
+
+    def evaluate(self, x, y, chunk=10000):
+        """Per-seed mean loss and accuracy in inference mode."""
+        losses, correct = 0.0, 0.0
+        for start in range(0, len(x), chunk):
+            probabilities = self.probabilities(x[start:start + chunk])
+            labels = np.asarray(y[start:start + chunk])
+            picked = np.take_along_axis(probabilities, labels[None, :, None], axis=-1)[..., 0]
+            losses = losses - np.log(np.clip(picked, 1e-7, 1 - 1e-7)).sum(axis=1)
+            correct = correct + (probabilities.argmax(axis=-1) == labels).sum(axis=1)
+        return losses / len(x), correct / len(x)
+
+    def seed_state(self, index):
+        """Seed ``index``'s weights and optimizer state, written into the template model."""
+        self.single.set_state(lane(self.state, index))
+        return self.single.model, self.single.optimizer
+
+
+def train_seeds(specs, data_dir=None, on_epoch=None):
+    """Train every spec (one condition, different seeds) at once; one ``RunResult`` each."""
+    settings = specs[0].settings
+    if any(spec.settings != settings for spec in specs):
+        raise ValueError("train_seeds trains the seeds of one condition only")
+    splits = datasets.load(settings.data.dataset, settings.data.validation,
+                           data_dir or settings.data.dir, settings.data.train_examples)
+    started = time.perf_counter()
+    program = VectorizedEpochs(specs, splits)
+    histories = [trainer.empty_history() for _ in specs]
+    diverged = [None] * len(specs)
+    orders = [trainer.epoch_orders(spec.seed, len(splits.x_train)) for spec in specs]
+    for epoch in range(1, settings.train.epochs + 1):
+        epoch_started = time.perf_counter()
+        losses, accuracies = program.train_epoch(np.stack([next(order) for order in orders]))
+        val_losses, val_accuracies = program.evaluate(splits.x_val, splits.y_val)
+        seconds = time.perf_counter() - epoch_started
+        rate = float(program.seed_state(0)[1].learning_rate)   # same step count in every lane
+        for index, spec in enumerate(specs):
+            if diverged[index] is not None:
+                continue
+            values = (losses[index], accuracies[index], val_losses[index],
+                      val_accuracies[index])
+            metrics = dict(zip(TRAINING_METRICS, map(float, values)))
+            trainer.record(histories[index], epoch, metrics, seconds, spec, on_epoch)
+            histories[index].setdefault("learning_rate", []).append(rate)
+            if not np.isfinite(losses[index]):
+                diverged[index] = epoch
+    return [result(program, index, spec, histories[index], diverged[index], splits, started)
+            for index, spec in enumerate(specs)]
+
+
+def result(program, index, spec, history, diverged_epoch, splits, started):
+    model, optimizer = program.seed_state(index)
+    wrong = None
+    if diverged_epoch is None:
+        predicted = program.probabilities(splits.x_val)[index].argmax(axis=-1)
+        wrong = trainer.misclassified(predicted, splits.y_val)
+    test = None
+    if splits.x_test is not None and diverged_epoch is None:
+        loss, accuracy = program.single.evaluate(splits.x_test, splits.y_test)
+        test = {"loss": loss, "accuracy": accuracy}
+    trainable, frozen = trainer.parameter_counts(model)
+    return trainer.RunResult(history, "diverged" if diverged_epoch else "complete",
+                             diverged_epoch, test,
+                             {"trainable": trainable, "non_trainable": frozen},
+                             int(optimizer.iterations.numpy()), jax_backend.device_name(),
+                             time.perf_counter() - started, wrong)
