@@ -194,7 +194,8 @@ def run(args):
     if args.plan_seeds:
         print(seed_planner.plan_text(args.out, study_record(study)))
         return 0
-    problem = backends.problem() or vectorize_problem(args)
+    problem = backends.problem() or (args.vectorize and backends.vectorize_problem(
+        args.executor))
     if problem:   # which runs are done depends on the backend too, so before --dry-run
         raise BackendError(problem)
     if args.dry_run:
@@ -240,15 +241,6 @@ def train(study, runs, args):
               f"on {device} with {jobs} worker{'s' if jobs > 1 else ''}"
               f"{', the seeds of each condition in one program' if vectorize else ''}.")
     runner.execute(plan, args.out, jobs, args.data_dir, args.quiet, on_stored, vectorize)
-
-
-def vectorize_problem(args):
-    if args.vectorize and backends.selected() != "jax":
-        return (f"--vectorize trains all seeds of a condition in one JAX program; it needs "
-                f"KERAS_BACKEND=jax (now {backends.selected()!r})")
-    if args.vectorize and args.executor != "local":
-        return "--vectorize runs on the local executor only (not with --executor ray)"
-    return None
 
 
 def images_writer(study, plan, args):
