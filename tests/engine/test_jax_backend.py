@@ -21,7 +21,7 @@ from tests.conftest import ROOT, TINY_STUDY, run_cli, write_config
 pytestmark = pytest.mark.skipif(not backends.installed("jax") and not os.environ.get("CI"),
                                 reason="JAX is not installed (pip install jax==0.10.2)")
 
-# On tiny data (512 images, batch 64 → 8 updates per epoch, 3 epochs): both engines from
+# On tiny data (512 images, batch 64 → 8 updates per epoch, 2 epochs): both engines from
 # the same seed, then the largest difference of any weight and of the trained function's
 # outputs (training mode, 128 validation images).
 COMPARE = """
@@ -58,7 +58,6 @@ print(json.dumps(results))
 
 VARIANTS = [
     {"name": "mlp_bn", "model": {"hidden": [32, 16], "norm": "batch", "placement": "before"}},
-    {"name": "mlp_ln", "model": {"hidden": [32], "norm": "layer"}},
     {"name": "mlp_dropout", "model": {"hidden": [32], "dropout": 0.25}},
     {"name": "cnn_bn", "model": {"family": "cnn", "hidden": None, "filters": [4, 8],
                                  "dense": [16], "norm": "batch", "placement": "before"}},
@@ -77,7 +76,7 @@ def jax_environment():
 def test_fast_and_fit_train_the_same_model_on_jax(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data.update(seeds=[0], report={}, variants=VARIANTS, model={"hidden": [16]})
-    data["train"].update(epochs=3, optimizer={"name": "adam", "learning_rate": 0.01,
+    data["train"].update(epochs=2, optimizer={"name": "adam", "learning_rate": 0.01,
                                               "schedule": {"warmup_steps": 4}})
     config = write_config(tmp_path, data)
     finished = subprocess.run([sys.executable, "-c", COMPARE, str(config), str(tiny_data_dir)],
@@ -87,7 +86,7 @@ def test_fast_and_fit_train_the_same_model_on_jax(tmp_path, tiny_data_dir):
     results = json.loads(finished.stdout.strip().splitlines()[-1])
     for variant in (entry["name"] for entry in VARIANTS):
         result = results[variant]
-        assert result["updates"] == [24, 24], variant
+        assert result["updates"] == [16, 16], variant
         # Both are XLA programs on the same CPU; they differ only in how XLA fuses the
         # step (one scan over the epoch vs one jitted step per batch). Dropout draws the
         # same masks from the same seed generator state in both.
@@ -95,7 +94,7 @@ def test_fast_and_fit_train_the_same_model_on_jax(tmp_path, tiny_data_dir):
         for fast, fit in zip(*result["loss"]):
             assert fast == pytest.approx(fit, abs=1e-4), variant
     assert results["mlp_bn"]["weights"] < 1e-4
-    assert results["mlp_ln"]["val_accuracy"] > 0.5          # it learned; chance is 0.1
+    assert results["mlp_bn"]["val_accuracy"] > 0.5          # it learned; chance is 0.1
     assert results["run"]["status"] == "complete" and results["run"]["device"] == "CPU"
     assert results["run"]["learning_rate"][0] == pytest.approx(0.01)   # warmup over
 

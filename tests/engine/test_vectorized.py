@@ -39,7 +39,7 @@ for variant in study.variants:
         "same_errors": a.misclassified == b.misclassified,
         "updates": [a.updates, b.updates], "epochs": len(a.history["epoch"])}
         for a, b in zip(together, alone)]
-    report[variant + "_seeds_differ"] = len({r.history["loss"][-1] for r in together}) == 3
+    report[variant + "_seeds_differ"] = len({r.history["loss"][-1] for r in together}) == 2
 print(json.dumps(report))
 """
 
@@ -48,7 +48,7 @@ print(json.dumps(report))
 @pytest.mark.slow
 def test_each_seed_of_a_vectorized_run_is_its_single_run(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
-    data.update(seeds=[0, 1, 2], report={}, model={"hidden": [32], "placement": "before"},
+    data.update(seeds=[0, 1], report={}, model={"hidden": [32], "placement": "before"},
                 variants=[{"name": "no_norm", "model": {"norm": "none"}},
                           {"name": "bn", "model": {"norm": "batch"}},
                           {"name": "ln", "model": {"norm": "layer", "dropout": 0.2}},
