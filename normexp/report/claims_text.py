@@ -129,6 +129,9 @@ def verdict_cell(entry):
     if claim["direction"] == "equal":
         margin = with_unit(claim["margin"], claim["metric"]).lstrip("+")
         return f"**{entry.verdict}** (claim: equal within ±{margin})"
+    if claim.get("by"):
+        claimed = with_unit(claims.claimed_difference(claim), claim["metric"])
+        return f"**{entry.verdict}** (claim: {claim['direction']} by at least {claimed})"
     return f"**{entry.verdict}** (claim: {claim['direction']})"
 
 
@@ -145,6 +148,9 @@ def detectable_cell(entry):
     magnitude = with_unit(value, metric).lstrip("+")
     if entry.claim["direction"] == "equal":
         return f"equality within ±{magnitude} (if the truth is 0)"
+    if entry.claim.get("by"):
+        claimed = with_unit(claims.claimed_difference(entry.claim), metric)
+        return f"±{magnitude} from the claimed {claimed}"
     return f"±{magnitude}"
 
 

@@ -173,3 +173,30 @@ def test_two_metrics_of_the_same_runs_pair_seed_by_seed_past_a_missing_value():
     assert entry.test.sizes == (3,)
     assert entry.test.estimate == pytest.approx(0.25 / 3)
     assert entry.test.p_value(0.0) == pytest.approx(expected.pvalue)
+
+
+def test_a_claimed_difference_is_the_null_of_p_and_verdict():
+    # LN − no norm about +0.1 pp: "higher" is not shown, but "higher by at least 0.38 pp" is
+    # contradicted, and p is Welch's two-sided p against +0.38 pp, as scipy computes it.
+    base = [0.9740, 0.9744, 0.9742, 0.9746, 0.9741, 0.9743]
+    ln = [value + 0.001 + wiggle for value, wiggle in zip(
+        base, (0.0003, -0.0002, 0.0001, -0.0003, 0.0002, 0.0))]
+    plain, claimed = judged([("plain", ln, base, {}), ("by", ln, base, {"by": 0.0038})])
+    claims.verdicts([plain])
+    claims.verdicts([claimed])
+    assert claims.claimed_difference(claimed.claim) == 0.0038
+    assert claims.claimed_difference({"direction": "lower", "by": 0.0038}) == -0.0038
+    expected = scipy_stats.ttest_ind(np.subtract(ln, 0.0038), base, equal_var=False).pvalue
+    assert claimed.p == pytest.approx(expected)
+    assert plain.verdict == "supported" and claimed.verdict == "contradicted"
+    assert plain.low == pytest.approx(claimed.low)  # the interval is the same; its yardstick not
+
+
+def test_decide_against_a_claimed_difference():
+    higher = {"direction": "higher", "by": 0.0038}
+    assert claims.decide(higher, 0.0040, 0.0060) == "supported"
+    assert claims.decide(higher, 0.0010, 0.0030) == "contradicted"   # above 0, short of it
+    assert claims.decide(higher, 0.0010, 0.0050) is None
+    lower = {"direction": "lower", "by": 0.01}
+    assert claims.decide(lower, -0.03, -0.02) == "supported"
+    assert claims.decide(lower, -0.005, 0.001) == "contradicted"
