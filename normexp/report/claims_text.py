@@ -141,6 +141,9 @@ def detectable_cell(entry):
     metric, value = entry.claim["metric"], entry.detectable
     if entry.kind == "fisher":
         size, other_size = entry.test.sizes
+        if math.isnan(value) and lower_rate(entry) >= 1:
+            # Nothing can be above a rate of 1: no difference is detectable, whatever the seeds.
+            return "none: the side claimed lower failed in every seed, so nothing can exceed it"
         if math.isnan(value):
             return (f"out of reach: no outcome of {size}/{other_size} seeds passes this "
                     "level")
@@ -152,6 +155,12 @@ def detectable_cell(entry):
         claimed = with_unit(claims.claimed_difference(entry.claim), metric)
         return f"±{magnitude} from the claimed {claimed}"
     return f"±{magnitude}"
+
+
+def lower_rate(entry):
+    """The observed rate of the side a Fisher claim says is lower."""
+    rates = entry.test.rates
+    return rates[1] if entry.claim["direction"] == "higher" else rates[0]
 
 
 def counts(judged):

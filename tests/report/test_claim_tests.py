@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from normexp.report import claims, exact_tests, stats
+from normexp.report import claims, claims_text, exact_tests, stats
 from normexp.report.condition_data import Condition
 
 
@@ -200,3 +200,14 @@ def test_decide_against_a_claimed_difference():
     lower = {"direction": "lower", "by": 0.01}
     assert claims.decide(lower, -0.03, -0.02) == "supported"
     assert claims.decide(lower, -0.005, 0.001) == "contradicted"
+
+
+def test_fisher_detectable_when_the_side_claimed_lower_is_at_100_percent():
+    # 24/24 vs 24/24 failed: nothing is "out of reach" for lack of seeds; no rate can exceed 1.
+    entry = claims.judge_study([{"id": "f", "claim": "", "variant": "a", "against": "b",
+                                 "metric": "failed", "direction": "lower"}],
+                               [condition("a", [0.1] * 24), condition("b", [0.1] * 24)], "s")
+    claims.verdicts(entry)
+    cell = claims_text.detectable_cell(entry[0])
+    assert entry[0].verdict == "not detected" and cell.startswith("none: the side claimed lower")
+    assert "out of reach" not in cell
