@@ -48,6 +48,9 @@ def check_margin(claim, path, field):
     if claim.direction == "equal" and claim.min_effect is not None:
         raise ConfigError(path, f"{field}.min_effect", "an 'equal' claim is planned for its "
                           "margin (or tolerance); min_effect is for 'higher' and 'lower'")
+    if claim.by is not None and claim.direction == "equal":
+        raise ConfigError(path, f"{field}.by", "only a 'higher' or 'lower' claim is tested "
+                          "against a claimed difference; an 'equal' claim has a margin")
     if claim.direction != "equal" and claim.margin is not None:
         raise ConfigError(path, f"{field}.margin", f"only an 'equal' claim has a margin; this "
                           f"one is {claim.direction!r} (use min_effect for the effect to plan "
@@ -76,6 +79,9 @@ def check_test(claim, path, field):
                    "and no minus")
     if problem:
         raise ConfigError(path, f"{field}.test", problem)
+    if claim.by is not None and test != "t":
+        raise ConfigError(path, f"{field}.by", f"a claimed difference is tested with a t-test "
+                          f"against +by or -by; test {test!r} tests no difference but 0")
     if (test == "exact") != (claim.tolerance is not None):
         raise ConfigError(path, f"{field}.tolerance", "an exact check (test: exact) needs a "
                           "tolerance, and only an exact check has one")

@@ -122,7 +122,9 @@ class Claim:
     is larger in the deeper network". ``test`` (names in ``metrics.CLAIM_TESTS``; unset:
     "fisher" for a binary metric, else "t") picks how it is judged; "exact" needs a
     ``tolerance``. ``exploratory`` claims are judged outside the page's Holm family.
-    ``min_effect`` is the effect the seed planner sizes the study for. Checked in
+    ``min_effect`` is the effect the seed planner sizes the study for. ``by`` turns a
+    "higher" / "lower" claim into "higher / lower by at least ``by``": the difference is
+    tested against +by / −by instead of 0 (a published effect size). Checked in
     ``claim_checks.check_claims``; verdicts come from ``report.claims.verdicts``."""
 
     id: str = field("")
@@ -142,6 +144,7 @@ class Claim:
     test: str | None = field(None, one_of(*CLAIM_TESTS))
     tolerance: float | None = field(None, lambda value: None if value >= 0 else "must be >= 0")
     min_effect: float | None = field(None, positive)
+    by: float | None = field(None, positive)
     failure_threshold: float = field(0.5, lambda value: None if 0 < value <= 1
                                      else "must be in (0, 1]")
 

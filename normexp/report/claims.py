@@ -240,7 +240,7 @@ def p_value(entry):
     if entry.kind == "fisher":
         return test.p_value()
     if claim["direction"] != "equal":
-        return test.p_value(0.0)
+        return test.p_value(claimed_difference(claim))
     return min(test.p_equivalent(claim["margin"]), test.p_outside(claim["margin"]))
 
 
@@ -251,8 +251,17 @@ def decide(claim, low, high):
         if -margin < low and high < margin:
             return "supported"
         return "contradicted" if low > margin or high < -margin else None
-    if low > 0:
+    null = claimed_difference(claim)
+    if low > null:
         return "supported" if direction == "higher" else "contradicted"
-    if high < 0:
+    if high < null:
         return "supported" if direction == "lower" else "contradicted"
     return None
+
+
+def claimed_difference(claim):
+    """What a "higher" / "lower" claim's difference is tested against: 0, or +by / −by for
+    a claim that the difference is at least ``by`` (a published effect size), so that an
+    interval wholly short of it contradicts the claim."""
+    by = claim.get("by") or 0.0
+    return -by if claim["direction"] == "lower" else by

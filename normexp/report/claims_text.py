@@ -129,6 +129,9 @@ def verdict_cell(entry):
     if claim["direction"] == "equal":
         margin = with_unit(claim["margin"], claim["metric"]).lstrip("+")
         return f"**{entry.verdict}** (claim: equal within ±{margin})"
+    if claim.get("by"):
+        claimed = with_unit(claims.claimed_difference(claim), claim["metric"])
+        return f"**{entry.verdict}** (claim: {claim['direction']} by at least {claimed})"
     return f"**{entry.verdict}** (claim: {claim['direction']})"
 
 
@@ -138,6 +141,9 @@ def detectable_cell(entry):
     metric, value = entry.claim["metric"], entry.detectable
     if entry.kind == "fisher":
         size, other_size = entry.test.sizes
+        if math.isnan(value) and lower_rate(entry) >= 1:
+            # Nothing can be above a rate of 1: no difference is detectable, whatever the seeds.
+            return "none: the side claimed lower failed in every seed, so nothing can exceed it"
         if math.isnan(value):
             return (f"out of reach: no outcome of {size}/{other_size} seeds passes this "
                     "level")
@@ -145,7 +151,16 @@ def detectable_cell(entry):
     magnitude = with_unit(value, metric).lstrip("+")
     if entry.claim["direction"] == "equal":
         return f"equality within ±{magnitude} (if the truth is 0)"
+    if entry.claim.get("by"):
+        claimed = with_unit(claims.claimed_difference(entry.claim), metric)
+        return f"±{magnitude} from the claimed {claimed}"
     return f"±{magnitude}"
+
+
+def lower_rate(entry):
+    """The observed rate of the side a Fisher claim says is lower."""
+    rates = entry.test.rates
+    return rates[1] if entry.claim["direction"] == "higher" else rates[0]
 
 
 def counts(judged):

@@ -12,7 +12,8 @@ Power is computed with the page's own formulas (``stats.Difference.detectable`` 
 config now has them: a claim sized so holds its power at whatever rank it ends. Each
 side's spread is the pilot's; the effect is ``min_effect``, else the margin of an "equal"
 claim, else the pilot's own difference (said so: an observed effect overstates on
-average what a replication will find).
+average what a replication will find); for a claim tested against a claimed difference
+(``by``), effects are distances from it.
 """
 
 import math
@@ -95,6 +96,10 @@ def effect_of(entry):
         return claim["min_effect"], "min_effect"
     if claim["direction"] == "equal":
         return claim["margin"], "equal within the margin, if the truth is 0"
+    if claim.get("by"):
+        claimed = claims_text.with_unit(claims.claimed_difference(claim), claim["metric"])
+        return (abs(entry.test.estimate - claims.claimed_difference(claim)),
+                f"the pilot's distance from the claimed {claimed}")
     return abs(entry.test.estimate), "the pilot's difference"
 
 

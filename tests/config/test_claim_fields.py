@@ -1,5 +1,5 @@
 """The claim fields of the second edition (exploratory, test, tolerance, min_effect,
-failure_threshold): accepted when they fit, one line naming the field when they do not."""
+failure_threshold, by): accepted when they fit, one line naming the field when they do not."""
 
 import copy
 
@@ -42,6 +42,9 @@ def study_with(**fields):
      "planned for its margin"),
     ({"failure_threshold": 1.5}, "failure_threshold", "must be in (0, 1]"),
     ({"failure_threshold": 0.3}, "failure_threshold", "only the metric 'failed'"),
+    ({"by": 0}, "by", "must be > 0"),
+    ({"direction": "equal", "margin": 0.01, "by": 0.01}, "by", "only a 'higher' or 'lower'"),
+    ({"metric": "failed", "direction": "lower", "by": 0.2}, "by", "tested with a t-test"),
 ])
 def test_bad_claim_fields_name_the_field(tmp_path, fields, field, words):
     with pytest.raises(ConfigError) as error:
@@ -56,6 +59,7 @@ def test_bad_claim_fields_name_the_field(tmp_path, fields, field, words):
     {"metric": "failed", "test": "fisher", "failure_threshold": 0.5, "direction": "lower"},
     {"direction": "equal", "test": "exact", "tolerance": 0.0},
     {"direction": "equal", "margin": 0.01, "test": "t"},
+    {"by": 0.0038, "min_effect": 0.002},
 ])
 def test_good_claim_fields_load_and_reach_the_store_record(tmp_path, fields):
     study = load_study(write_config(tmp_path, study_with(**fields)))

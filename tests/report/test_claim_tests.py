@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from normexp.report import claims, exact_tests, stats
+from normexp.report import claims, claims_text, exact_tests, stats
 from normexp.report.condition_data import Condition
 
 
@@ -173,3 +173,41 @@ def test_two_metrics_of_the_same_runs_pair_seed_by_seed_past_a_missing_value():
     assert entry.test.sizes == (3,)
     assert entry.test.estimate == pytest.approx(0.25 / 3)
     assert entry.test.p_value(0.0) == pytest.approx(expected.pvalue)
+
+
+def test_a_claimed_difference_is_the_null_of_p_and_verdict():
+    # LN − no norm about +0.1 pp: "higher" is not shown, but "higher by at least 0.38 pp" is
+    # contradicted, and p is Welch's two-sided p against +0.38 pp, as scipy computes it.
+    base = [0.9740, 0.9744, 0.9742, 0.9746, 0.9741, 0.9743]
+    ln = [value + 0.001 + wiggle for value, wiggle in zip(
+        base, (0.0003, -0.0002, 0.0001, -0.0003, 0.0002, 0.0))]
+    plain, claimed = judged([("plain", ln, base, {}), ("by", ln, base, {"by": 0.0038})])
+    claims.verdicts([plain])
+    claims.verdicts([claimed])
+    assert claims.claimed_difference(claimed.claim) == 0.0038
+    assert claims.claimed_difference({"direction": "lower", "by": 0.0038}) == -0.0038
+    expected = scipy_stats.ttest_ind(np.subtract(ln, 0.0038), base, equal_var=False).pvalue
+    assert claimed.p == pytest.approx(expected)
+    assert plain.verdict == "supported" and claimed.verdict == "contradicted"
+    assert plain.low == pytest.approx(claimed.low)  # the interval is the same; its yardstick not
+
+
+def test_decide_against_a_claimed_difference():
+    higher = {"direction": "higher", "by": 0.0038}
+    assert claims.decide(higher, 0.0040, 0.0060) == "supported"
+    assert claims.decide(higher, 0.0010, 0.0030) == "contradicted"   # above 0, short of it
+    assert claims.decide(higher, 0.0010, 0.0050) is None
+    lower = {"direction": "lower", "by": 0.01}
+    assert claims.decide(lower, -0.03, -0.02) == "supported"
+    assert claims.decide(lower, -0.005, 0.001) == "contradicted"
+
+
+def test_fisher_detectable_when_the_side_claimed_lower_is_at_100_percent():
+    # 24/24 vs 24/24 failed: nothing is "out of reach" for lack of seeds; no rate can exceed 1.
+    entry = claims.judge_study([{"id": "f", "claim": "", "variant": "a", "against": "b",
+                                 "metric": "failed", "direction": "lower"}],
+                               [condition("a", [0.1] * 24), condition("b", [0.1] * 24)], "s")
+    claims.verdicts(entry)
+    cell = claims_text.detectable_cell(entry[0])
+    assert entry[0].verdict == "not detected" and cell.startswith("none: the side claimed lower")
+    assert "out of reach" not in cell
