@@ -173,6 +173,9 @@ FAMILY_COSTS = {
     "rnn": {"step": 461e-6, "example": 73e-6, "compile": 7.9, "fit": 2.3},
     "transformer": {"step": 1801e-6, "example": 118.6e-6, "compile": 7.2, "fit": 1.6},
 }
+# Weights of the measured models (bench_cost_model.py). For the dense families a step's work
+# grows with the weights, so a bigger MLP or transformer costs proportionally more.
+MEASURED_WEIGHTS = {"mlp": 110154, "transformer": 54602}
 
 
 def estimated_cost(spec):
@@ -185,7 +188,16 @@ def estimated_cost(spec):
     validated = datasets.validation_size(data.dataset, data.validation)
     steps = -(-examples // train.batch_size)
     epoch = steps * costs["step"] + (examples + validated) * costs["example"]
-    return train.epochs * epoch * (costs["fit"] if train.engine == "fit" else 1.0)
+    return (train.epochs * epoch * (costs["fit"] if train.engine == "fit" else 1.0)
+            * size_factor(spec.settings.model))
+
+
+def size_factor(model_config):
+    """How many times the measured model's weights this dense model has (at least 1)."""
+    measured = MEASURED_WEIGHTS.get(model_config.family)
+    if measured is None:
+        return 1.0
+    return max(1.0, model_size.parameter_count(model_config) / measured)
 
 
 def run_costs(runs):
