@@ -84,6 +84,7 @@ TRANSFORMERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TRANSFORMERS))
 def test_fast_and_fit_train_the_same_transformer(tmp_path, mnist_2000_dir, name):
     # As test_trainer's MLP check: same seed, same orders, 2,000 / 32 → 63 updates per
