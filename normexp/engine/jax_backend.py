@@ -20,6 +20,7 @@ import jax.numpy as jnp  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from normexp.engine import program_cache  # noqa: E402
 from normexp.models import lowering  # noqa: E402
 
 
@@ -53,26 +54,16 @@ def versions():
             "numpy": np.__version__, "backend": "jax"}
 
 
-_compiled_cache = {}
-
-
 def compiled_epochs(key, model, optimizer, batch_size, x_train, y_train):
     """A ``CompiledEpochs`` for this architecture, reused across runs in this process
-    (the fresh ``model`` and ``optimizer`` hand over their initial state), as in
-    ``tensorflow_backend.compiled_epochs``."""
-    key = (key, id(x_train), id(y_train))
-    cached = _compiled_cache.get(key)
-    if cached is None:
-        cached = _compiled_cache[key] = CompiledEpochs(model, optimizer, batch_size,
-                                                       x_train, y_train)
-        cached.arrays = (x_train, y_train)  # keep the ids in the key alive
-    else:
-        cached.take_state_from(model, optimizer)
-    return cached
+    (``program_cache.reuse``), as on TensorFlow."""
+    return program_cache.reuse(key, lambda: CompiledEpochs(model, optimizer, batch_size,
+                                                           x_train, y_train),
+                               model, optimizer, x_train, y_train)
 
 
 def clear_compiled_cache():
-    _compiled_cache.clear()
+    program_cache.clear()
 
 
 def try_one_step(model, optimizer, batch_size=2):
@@ -82,6 +73,14 @@ def try_one_step(model, optimizer, batch_size=2):
                              np.zeros((batch_size,), np.int32))
     program.train_epoch(np.arange(batch_size, dtype=np.int32))
     program.predict_classes(np.zeros((batch_size, *model.input_shape[1:]), np.uint8))
+
+
+def variable_values(model, optimizer):
+    """A run's state as the compiled program takes it: (trainable, non-trainable,
+    optimizer) lists of arrays."""
+    return ([v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+            [v.value for v in optimizer.variables])
 
 
 def to_unit_float(pixels):
@@ -113,9 +112,7 @@ class CompiledEpochs:
         self._predict = jax.jit(self._probabilities)
 
     def state(self):
-        return ([v.value for v in self.model.trainable_variables],
-                [v.value for v in self.model.non_trainable_variables],
-                [v.value for v in self.optimizer.variables])
+        return variable_values(self.model, self.optimizer)
 
     def set_state(self, state):
         owners = (self.model.trainable_variables, self.model.non_trainable_variables,
@@ -123,14 +120,6 @@ class CompiledEpochs:
         for variables, values in zip(owners, state):
             for variable, value in zip(variables, values):
                 variable.assign(value)
-
-    def take_state_from(self, model, optimizer):
-        optimizer.build(model.trainable_variables)
-        for owner, source in ((self.model, model), (self.optimizer, optimizer)):
-            if [v.shape for v in owner.variables] != [v.shape for v in source.variables]:
-                raise ValueError("cached program does not match the new run's variables")
-            for target, value in zip(owner.variables, source.variables):
-                target.assign(value)
 
     def forward(self, trainable, non_trainable, x, training):
         """``(probabilities, new non-trainable values)``, as ``Layer.stateless_call``."""

@@ -23,6 +23,7 @@ with native_stderr.silenced(not os.environ.get("NORMEXP_TF_LOGS")):
 
     tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, once
 
+from normexp.engine import program_cache  # noqa: E402
 from normexp.models import lowering  # noqa: E402  (after TensorFlow: imports keras)
 
 if not os.environ.get("NORMEXP_TF_LOGS"):
@@ -55,29 +56,15 @@ def versions():
             "keras": keras.__version__, "numpy": np.__version__, "backend": "tensorflow"}
 
 
-_compiled_cache = {}
 _device_arrays = {}
 
 
 def compiled_epochs(key, model, optimizer, batch_size, x_train, y_train):
-    """A ``CompiledEpochs`` for this architecture, reused across runs in this process.
-
-    ``key`` must capture everything that shapes the program (model config,
-    optimizer config, batch size); the training arrays are added to it here. On reuse, the cached model and
-    optimizer take over the fresh ``model``'s initial weights and the fresh
-    ``optimizer``'s zero state, so a run is computed exactly as if compiled
-    anew, without paying for tracing and XLA compilation again.
-    """
-    # The program closes over the training arrays, so they are part of its identity. The
-    # cache keeps them alive (``device_array``), so their ids cannot be reused meanwhile.
-    key = (key, id(x_train), id(y_train))
-    cached = _compiled_cache.get(key)
-    if cached is None:
-        cached = _compiled_cache[key] = CompiledEpochs(model, optimizer, batch_size,
-                                                       x_train, y_train)
-    else:
-        cached.take_state_from(model, optimizer)
-    return cached
+    """A ``CompiledEpochs`` for this architecture, reused across runs in this process
+    (``program_cache.reuse``: ``key`` must capture everything that shapes the program)."""
+    return program_cache.reuse(key, lambda: CompiledEpochs(model, optimizer, batch_size,
+                                                           x_train, y_train),
+                               model, optimizer, x_train, y_train)
 
 
 def try_one_step(model, optimizer, batch_size=2):
@@ -114,7 +101,7 @@ def gradient_norm_function(model, loss):
 
 
 def clear_compiled_cache():
-    _compiled_cache.clear()
+    program_cache.clear()
     _device_arrays.clear()
 
 
@@ -152,15 +139,6 @@ class CompiledEpochs:
         self._step = tf.function(self._one_step, jit_compile=jit)
         self._predict = tf.function(lambda x: model(to_unit_float(x), training=False),
                                     jit_compile=jit)
-
-    def take_state_from(self, model, optimizer):
-        optimizer.build(model.trainable_variables)
-        for owner, source in ((self.model, model), (self.optimizer, optimizer)):
-            targets, sources = owner.variables, source.variables
-            if [v.shape for v in targets] != [v.shape for v in sources]:
-                raise ValueError("cached program does not match the new run's variables")
-            for target, value in zip(targets, sources):
-                target.assign(value)
 
     def _one_step(self, x_batch, y_batch):
         with tf.GradientTape() as tape:
