@@ -44,13 +44,9 @@ class VectorizedEpochs:
         batch_size = specs[0].settings.train.batch_size
         self.single = jax_backend.CompiledEpochs(*models[0], batch_size, splits.x_train,
                                                  splits.y_train)
-        states = []
         for model, optimizer in models:
             optimizer.build(model.trainable_variables)
-            states.append(([v.value for v in model.trainable_variables],
-                           [v.value for v in model.non_trainable_variables],
-                           [v.value for v in optimizer.variables]))
-        self.state = stacked(states)
+        self.state = stacked([jax_backend.variable_values(*pair) for pair in models])
         self._epoch = jax.jit(jax.vmap(self.single._full_batches, in_axes=(0, None, None, 0)))
         self._step = jax.jit(jax.vmap(self.single._one_step, in_axes=(0, 0, 0)))
         self._predict = jax.jit(jax.vmap(self.single._probabilities, in_axes=(0, 0, None)))
@@ -75,13 +71,13 @@ class VectorizedEpochs:
         return np.asarray(self._predict(trainable, non_trainable, jnp.asarray(x)))
 
     def evaluate(self, x, y, chunk=10000):
-        """Per-seed mean loss and accuracy in inference mode."""
+        """Per-seed mean loss and accuracy in inference mode, with the single engine's loss."""
         losses, correct = 0.0, 0.0
         for start in range(0, len(x), chunk):
             probabilities = self.probabilities(x[start:start + chunk])
             labels = np.asarray(y[start:start + chunk])
-            picked = np.take_along_axis(probabilities, labels[None, :, None], axis=-1)[..., 0]
-            losses = losses - np.log(np.clip(picked, 1e-7, 1 - 1e-7)).sum(axis=1)
+            losses = losses + np.array([float(self.single.loss(labels, seed)) * len(labels)
+                                        for seed in probabilities])
             correct = correct + (probabilities.argmax(axis=-1) == labels).sum(axis=1)
         return losses / len(x), correct / len(x)
 
@@ -108,7 +104,7 @@ def train_seeds(specs, data_dir=None, on_epoch=None):
         losses, accuracies = program.train_epoch(np.stack([next(order) for order in orders]))
         val_losses, val_accuracies = program.evaluate(splits.x_val, splits.y_val)
         seconds = time.perf_counter() - epoch_started
-        rate = float(program.seed_state(0)[1].learning_rate)   # same step count in every lane
+        optimizer = program.seed_state(0)[1]   # every lane has taken the same steps
         for index, spec in enumerate(specs):
             if diverged[index] is not None:
                 continue
@@ -116,18 +112,18 @@ def train_seeds(specs, data_dir=None, on_epoch=None):
                       val_accuracies[index])
             metrics = dict(zip(TRAINING_METRICS, map(float, values)))
             trainer.record(histories[index], epoch, metrics, seconds, spec, on_epoch)
-            histories[index].setdefault("learning_rate", []).append(rate)
+            trainer.record_rate(histories[index], optimizer)
             if not np.isfinite(losses[index]):
                 diverged[index] = epoch
-    return [result(program, index, spec, histories[index], diverged[index], splits, started)
-            for index, spec in enumerate(specs)]
+    predicted = program.probabilities(splits.x_val).argmax(axis=-1)   # every seed at once
+    return [result(program, index, spec, histories[index], diverged[index], predicted[index],
+                   splits, started) for index, spec in enumerate(specs)]
 
 
-def result(program, index, spec, history, diverged_epoch, splits, started):
+def result(program, index, spec, history, diverged_epoch, predicted, splits, started):
     model, optimizer = program.seed_state(index)
     wrong = None
     if diverged_epoch is None:
-        predicted = program.probabilities(splits.x_val)[index].argmax(axis=-1)
         wrong = trainer.misclassified(predicted, splits.y_val)
     test = None
     if splits.x_test is not None and diverged_epoch is None:

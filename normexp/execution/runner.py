@@ -184,7 +184,7 @@ def estimated_cost(spec):
 
     data, train = spec.settings.data, spec.settings.train
     costs = FAMILY_COSTS[spec.settings.model.family]
-    examples = data.train_examples or datasets.train_size(data.dataset, data.validation)
+    examples = spec.settings.training_examples()
     validated = datasets.validation_size(data.dataset, data.validation)
     steps = -(-examples // train.batch_size)
     epoch = steps * costs["step"] + (examples + validated) * costs["example"]
