@@ -21,17 +21,7 @@ import statistics
 import subprocess
 import sys
 
-from bench_families import MODELS, ROOT  # importing it puts the repository on sys.path
-
-
-def measure(name, backend, epochs, train_examples):
-    command = [sys.executable, str(ROOT / "benchmarks" / "bench_families.py"), "--child", name,
-               "--engine", "fast", "--epochs", str(epochs)]
-    if train_examples:
-        command += ["--train-examples", str(train_examples)]
-    output = subprocess.run(command, capture_output=True, text=True, check=True,
-                            env={**os.environ, "KERAS_BACKEND": backend}).stdout
-    return json.loads(output.strip().splitlines()[-1])
+from bench_families import MODELS, measure  # importing it puts the repository on sys.path
 
 
 def vectorized_child(name, seeds, epochs, train_examples):
@@ -63,8 +53,8 @@ def seed_table(args, counts):
     for name in MODELS:
         if args.only and not any(name.startswith(prefix) for prefix in args.only):
             continue
-        rates = [1 / statistics.median(measure(name, backend, args.epochs,
-                                               args.train_examples)["seconds"][1:])
+        rates = [1 / statistics.median(measure(name, "fast", args.epochs, args.train_examples,
+                                               backend)["seconds"][1:])
                  for backend in ("tensorflow", "jax")]
         for count in counts:
             run = measure_vectorized(name, count, args.epochs, args.train_examples)
@@ -91,7 +81,7 @@ def main():
     for name in MODELS:
         if args.only and not any(name.startswith(prefix) for prefix in args.only):
             continue
-        runs = {backend: measure(name, backend, args.epochs, args.train_examples)
+        runs = {backend: measure(name, "fast", args.epochs, args.train_examples, backend)
                 for backend in ("tensorflow", "jax")}
         steady = {backend: statistics.median(run["seconds"][1:]) for backend, run in runs.items()}
         first = " / ".join(f"{run['seconds'][0]:.2f}" for run in runs.values())

@@ -15,6 +15,7 @@ engines' epoch times include the validation pass on the 10,000 test images.
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -52,12 +53,15 @@ def child(model, engine, epochs, train_examples=None):
             "val_accuracy": result.history["val_accuracy"][-1]}
 
 
-def measure(name, engine, epochs, train_examples=None):
+def measure(name, engine, epochs, train_examples=None, backend=None):
+    """One fresh-process run; ``backend`` sets ``KERAS_BACKEND`` (default: inherited)."""
     command = [sys.executable, __file__, "--child", name, "--engine", engine,
                "--epochs", str(epochs)]
     if train_examples:
         command += ["--train-examples", str(train_examples)]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    environment = {**os.environ, **({"KERAS_BACKEND": backend} if backend else {})}
+    output = subprocess.run(command, capture_output=True, text=True, check=True,
+                            env=environment).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 

@@ -18,8 +18,9 @@ from normexp.config.study import load_study
 from tests.conftest import ROOT, TINY_STUDY, run_cli, write_config
 
 # CI installs JAX, so there a missing JAX fails these tests instead of skipping them.
-pytestmark = pytest.mark.skipif(not backends.installed("jax") and not os.environ.get("CI"),
-                                reason="JAX is not installed (pip install jax==0.10.2)")
+needs_jax = pytest.mark.skipif(not backends.installed("jax") and not os.environ.get("CI"),
+                               reason="JAX is not installed (pip install jax==0.10.2)")
+pytestmark = needs_jax
 
 # On tiny data (512 images, batch 64 → 8 updates per epoch, 2 epochs): both engines from
 # the same seed, then the largest difference of any weight and of the trained function's
@@ -72,6 +73,19 @@ def jax_environment():
     return {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
 
 
+def on_jax(*arguments, timeout=600):
+    """``python ARGUMENTS`` in the repository, in a process on Keras' JAX backend."""
+    return subprocess.run([sys.executable, *map(str, arguments)], env=jax_environment(),
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def script_result(script, *arguments):
+    """What a script run on JAX prints last, as JSON; the script must succeed."""
+    finished = on_jax("-c", script, *arguments)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow
 def test_fast_and_fit_train_the_same_model_on_jax(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
@@ -79,11 +93,7 @@ def test_fast_and_fit_train_the_same_model_on_jax(tmp_path, tiny_data_dir):
     data["train"].update(epochs=2, optimizer={"name": "adam", "learning_rate": 0.01,
                                               "schedule": {"warmup_steps": 4}})
     config = write_config(tmp_path, data)
-    finished = subprocess.run([sys.executable, "-c", COMPARE, str(config), str(tiny_data_dir)],
-                              env=jax_environment(), capture_output=True, text=True,
-                              timeout=600, cwd=ROOT)
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    results = json.loads(finished.stdout.strip().splitlines()[-1])
+    results = script_result(COMPARE, config, tiny_data_dir)
     for variant in (entry["name"] for entry in VARIANTS):
         result = results[variant]
         assert result["updates"] == [16, 16], variant
@@ -105,10 +115,8 @@ def test_a_jax_study_records_its_backend_and_is_not_a_tensorflow_study(tmp_path,
     data.update(seeds=[0], variants=[{"name": "v"}], report={})
     config = write_config(tmp_path, data)
     out = tmp_path / "out"
-    finished = subprocess.run([sys.executable, "run.py", "--config", str(config), "--out",
-                               str(out), "--data-dir", str(tiny_data_dir), "--quiet"],
-                              env=jax_environment(), capture_output=True, text=True,
-                              timeout=600, cwd=ROOT)
+    finished = on_jax("run.py", "--config", config, "--out", out, "--data-dir", tiny_data_dir,
+                      "--quiet")
     assert finished.returncode == 0, finished.stderr[-3000:]
     meta = json.loads(next(out.glob("tiny/runs/*/seed_0/meta.json")).read_text())
     assert meta["versions"]["backend"] == "jax" and "jax" in meta["versions"]
@@ -138,10 +146,7 @@ def test_an_unsupported_backend_is_one_line_and_exit_2(tmp_path, tiny_data_dir, 
 def test_probes_on_jax_are_refused_at_load(tmp_path):
     data = copy.deepcopy(TINY_STUDY)
     data["train"]["probes"] = {"bn_statistics": True}
-    finished = subprocess.run([sys.executable, "run.py", "--config",
-                               str(write_config(tmp_path, data)), "--dry-run"],
-                              env=jax_environment(), capture_output=True, text=True,
-                              timeout=300, cwd=ROOT)
+    finished = on_jax("run.py", "--config", write_config(tmp_path, data), "--dry-run")
     assert finished.returncode == 2
     assert "train.probes: probes need the TensorFlow backend" in finished.stderr
 

@@ -3,21 +3,15 @@ a diverging seed leaves the others alone, memory errors retry with fewer seeds, 
 option is refused where it cannot run."""
 
 import copy
-import json
-import os
-import subprocess
 import sys
 import types
 
 import pytest
 
-from normexp import backends
 from normexp.engine import run_groups
-from tests.conftest import ROOT, TINY_STUDY, run_cli, write_config
-from tests.engine.test_jax_backend import jax_environment
+from tests.conftest import TINY_STUDY, run_cli, write_config
+from tests.engine.test_jax_backend import needs_jax, on_jax, script_result
 
-needs_jax = pytest.mark.skipif(not backends.installed("jax") and not os.environ.get("CI"),
-                               reason="JAX is not installed (pip install jax==0.10.2)")
 
 # Every seed of each variant trained together, then one by one; the largest difference of
 # any per-epoch metric and whether the misclassified validation examples are the same.
@@ -58,12 +52,7 @@ def test_each_seed_of_a_vectorized_run_is_its_single_run(tmp_path, tiny_data_dir
     data["train"].update(epochs=2, batch_size=48,   # 512 / 48: a partial last batch
                          optimizer={"name": "adam", "learning_rate": 0.01,
                                     "schedule": {"warmup_steps": 5, "decay": "cosine"}})
-    finished = subprocess.run([sys.executable, "-c", SEED_FOR_SEED,
-                               str(write_config(tmp_path, data)), str(tiny_data_dir)],
-                              env=jax_environment(), capture_output=True, text=True,
-                              timeout=600, cwd=ROOT)
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    report = json.loads(finished.stdout.strip().splitlines()[-1])
+    report = script_result(SEED_FOR_SEED, write_config(tmp_path, data), tiny_data_dir)
     for variant in ("no_norm", "bn", "ln", "cnn_bn"):
         assert report[variant + "_seeds_differ"], variant   # the lanes are not one seed
         for seed in report[variant]:
@@ -97,12 +86,7 @@ print(json.dumps({"clean": clean_loss.tolist(), "poisoned": poisoned_loss.tolist
 def test_a_diverging_seed_cannot_poison_the_others(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data.update(seeds=[0, 1], report={}, variants=[{"name": "bn", "model": {"norm": "batch"}}])
-    finished = subprocess.run([sys.executable, "-c", DIVERGING_LANE,
-                               str(write_config(tmp_path, data)), str(tiny_data_dir)],
-                              env=jax_environment(), capture_output=True, text=True,
-                              timeout=600, cwd=ROOT)
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    losses = json.loads(finished.stdout.strip().splitlines()[-1])
+    losses = script_result(DIVERGING_LANE, write_config(tmp_path, data), tiny_data_dir)
     assert losses["poisoned"][0] == losses["clean"][0]         # seed 0: bit for bit
     assert losses["poisoned"][1] != losses["poisoned"][1]      # seed 1: NaN
 
@@ -143,10 +127,8 @@ def test_vectorize_on_tensorflow_is_one_line_and_exit_2(tmp_path, arguments, wor
 @needs_jax
 def test_vectorize_with_ray_is_one_line_and_exit_2(tmp_path):
     config = write_config(tmp_path, copy.deepcopy(TINY_STUDY))
-    finished = subprocess.run([sys.executable, "run.py", "--config", str(config), "--out",
-                               str(tmp_path / "out"), "--vectorize", "--executor", "ray"],
-                              env=jax_environment(), capture_output=True, text=True,
-                              timeout=300, cwd=ROOT)
+    finished = on_jax("run.py", "--config", config, "--out", tmp_path / "out", "--vectorize",
+                      "--executor", "ray")
     assert finished.returncode == 2
     assert finished.stderr.strip().splitlines() == [
         "normexp: error: --vectorize runs on the local executor only (not with --executor ray)"]
@@ -157,14 +139,12 @@ def test_a_vectorized_study_is_stored_per_seed_and_resumes(tmp_path, tiny_data_d
     data = copy.deepcopy(TINY_STUDY)
     data["train"]["epochs"] = 1
     config, out = write_config(tmp_path, data), tmp_path / "out"
-    command = [sys.executable, "run.py", "--config", str(config), "--out", str(out),
-               "--data-dir", str(tiny_data_dir), "--vectorize", "--jobs", "1"]
-    first = subprocess.run(command, env=jax_environment(), capture_output=True, text=True,
-                           timeout=600, cwd=ROOT)
+    command = ("run.py", "--config", config, "--out", out, "--data-dir", tiny_data_dir,
+               "--vectorize", "--jobs", "1")
+    first = on_jax(*command)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "the seeds of each condition in one program" in first.stderr
     stored = sorted(path.parent.name for path in out.glob("tiny/runs/*/seed_*/meta.json"))
     assert stored == ["seed_0", "seed_0", "seed_1", "seed_1"]
-    again = subprocess.run(command, env=jax_environment(), capture_output=True, text=True,
-                           timeout=600, cwd=ROOT)
+    again = on_jax(*command)
     assert again.returncode == 0 and "nothing to train" in again.stderr
