@@ -23,7 +23,7 @@ backends.selected()  # before anything imports Keras: it reads KERAS_BACKEND onc
 from normexp.config.study import load_study, select_runs, study_record  # noqa: E402
 from normexp.data import datasets  # noqa: E402
 from normexp.errors import BackendError, DataError, NormexpError  # noqa: E402
-from normexp.execution import ray_cluster, runner  # noqa: E402
+from normexp.execution import interrupts, ray_cluster, runner  # noqa: E402
 from normexp.report import claims_page, seed_planner, study_report  # noqa: E402
 from normexp.store import misclassified_images, run_store, tensorboard_log  # noqa: E402
 
@@ -141,7 +141,7 @@ def run_command(argv, program):
         return print_schema()
     if not args.config:
         parse.error("the following arguments are required: --config")
-    signal.signal(signal.SIGTERM, raise_interrupt)
+    interrupts.install()
     try:
         return run(args)
     except runner.Interrupted as stop:
@@ -177,10 +177,6 @@ def reader_went_away():
         with contextlib.suppress(OSError, ValueError):
             os.dup2(devnull, stream.fileno())
     return 128 + signal.SIGPIPE
-
-
-def raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def run(args):

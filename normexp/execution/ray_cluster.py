@@ -26,6 +26,7 @@ from normexp.data import datasets
 from normexp.execution import runner
 from normexp import native_stderr
 from normexp.errors import NormexpError, one_line_summary
+from normexp.execution import interrupts
 from normexp.execution.progress import Progress
 
 CPUS_PER_RUN = 1        # 1-thread runs use a core best (docs/performance.md)
@@ -145,6 +146,7 @@ def execute(plan_, out, ray, data_dir=None, quiet=False, on_stored=None):
                 replay_epochs(spec, result, progress)
                 runner.store_finished(out, spec, result, worker_meta, progress, on_stored)
                 finished += 1
+            interrupts.check()
     except KeyboardInterrupt:
         cancel(ray, pending)
         raise runner.Interrupted(finished, len(plan_.todo) - finished) from None

@@ -15,6 +15,7 @@ import signal
 from normexp.config import model_size
 from normexp.store import run_store
 from normexp.errors import ConfigError, NormexpError, one_line_summary
+from normexp.execution import interrupts
 from normexp.execution.progress import Progress
 
 
@@ -131,8 +132,13 @@ def run_metadata():
 def run_sequentially(runs, data_dir, progress, store_result, vectorize=False):
     from normexp.engine.run_groups import train_runs
 
-    for spec, result in train_runs(runs, data_dir, progress.epoch_done, vectorize):
+    def epoch_done(spec, epoch, metrics):
+        progress.epoch_done(spec, epoch, metrics)
+        interrupts.check()
+
+    for spec, result in train_runs(runs, data_dir, epoch_done, vectorize):
         store_result(spec, result)
+        interrupts.check()
 
 
 def run_in_parallel(runs, jobs, data_dir, progress, store_result, vectorize=False):
@@ -155,6 +161,7 @@ def run_in_parallel(runs, jobs, data_dir, progress, store_result, vectorize=Fals
             ready, pending = concurrent.futures.wait(
                 pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED)
             received += handle_events(events, by_key, progress, store_result)
+            interrupts.check()
             for future in ready:
                 collect(future)
         while received < len(runs):  # results still in the queue's pipe
