@@ -3,15 +3,15 @@
 
     flock /tmp/normexp-heavy.lock python benchmarks/bench_cost_model.py [family ...]   # ~6 min
 
-``runner.estimated_cost`` ranks runs by ``epochs · (steps · step + examples · example) ·
+``costs.estimated_cost`` ranks runs by ``epochs · (steps · step + examples · example) ·
 engine + compile`` seconds, with one ``step``, ``example`` and ``compile`` per family
-(``runner.FAMILY_COSTS``). This script measures them as a study worker runs (fast engine,
+(``costs.FAMILY_COSTS``). This script measures them as a study worker runs (fast engine,
 1 TensorFlow thread, one process for all runs): each family's study model at batch 4, 32
 and 256 for 2 epochs on a fixed training subset, validated on the 10,000 test images.
 Epoch 2's seconds are fit by least squares to ``steps · step + examples · example``
 (examples = training examples + validation examples); ``compile`` is the median of epoch 1
 minus epoch 2. It prints each measurement, the fitted constants and how well the fit
-predicts every point, then the constants to put in ``runner.FAMILY_COSTS``.
+predicts every point, then the constants to put in ``costs.FAMILY_COSTS``.
 """
 
 import json

@@ -7,8 +7,8 @@ Two studies on real MNIST, 2 workers. ``batch``: no norm, BatchNorm and LayerNor
 4, 32 and 256, 2 seeds (a batch-4 run costs about 3 of batch 256). ``engines``: the article
 MLP with the fast engine and with ``fit``, 4 seeds each (a fit run costs about 14 fast ones).
   A  the previous split: each worker gets one contiguous block of the run list
-     (``runner.scheduled_chunks`` swapped for ``contiguous_blocks`` in that process);
-  B  the current one: workers pull chunks, costliest first (``runner.scheduled_chunks``).
+     (``costs.scheduled_chunks`` swapped for ``contiguous_blocks`` in that process);
+  B  the current one: workers pull chunks, costliest first (``costs.scheduled_chunks``).
 Trials alternate A B A B (each a fresh process, --force into a fresh folder); the script
 prints every wall time and the ratio of the medians.
 """
@@ -47,10 +47,10 @@ def contiguous_blocks(runs, jobs):
 
 def trial(kind, folder, epochs, study):
     from normexp import cli
-    from normexp.execution import runner
+    from normexp.execution import costs
 
     if kind == "contiguous":
-        runner.scheduled_chunks = contiguous_blocks
+        costs.scheduled_chunks = contiguous_blocks
     config = Path(folder) / "schedule_bench.yaml"
     config.write_text(STUDIES[study].replace("EPOCHS", str(epochs)))
     return cli.main(["--config", str(config), "--out", str(Path(folder) / "out"), "--jobs", "2",

@@ -7,7 +7,7 @@ import statistics
 import pytest
 
 from normexp.config import model_size
-from normexp.execution import runner
+from normexp.execution import costs, runner
 from normexp.engine import tensorflow_backend
 from normexp.config.study import RunSpec, load_study, validate_settings
 from tests.conftest import ROOT, TINY_STUDY, write_config
@@ -22,11 +22,11 @@ def study_runs(tmp_path, variants, seeds=4):
 def test_chunks_cover_every_run_once_costliest_first(tmp_path):
     runs = study_runs(tmp_path, [{"name": "fast_a"}, {"name": "fit_b", "train": {"engine": "fit"}},
                                  {"name": "fast_c", "model": {"norm": "layer"}}])
-    chunks = runner.scheduled_chunks(runs, jobs=2)
+    chunks = costs.scheduled_chunks(runs, jobs=2)
     flat = [(spec.condition, spec.seed) for chunk in chunks for spec in chunk]
     assert sorted(flat) == sorted((spec.condition, spec.seed) for spec in runs)
-    costs = [sum(runner.run_costs(chunk)) for chunk in chunks]
-    assert costs == sorted(costs, reverse=True)
+    chunk_costs = [sum(costs.run_costs(chunk)) for chunk in chunks]
+    assert chunk_costs == sorted(chunk_costs, reverse=True)
     assert {spec.variant for spec in chunks[0]} == {"fit_b"}
     # fit runs cost ten fast ones: fit_b is split so both workers share it ...
     assert sum(any(spec.variant == "fit_b" for spec in chunk) for chunk in chunks) >= 2
@@ -38,12 +38,12 @@ def test_chunks_cover_every_run_once_costliest_first(tmp_path):
 def test_chunks_are_balanced_and_cut_few_conditions(tmp_path):
     runs = study_runs(tmp_path, [{"name": "fit", "train": {"engine": "fit"}}, {"name": "fast"},
                                  {"name": "fast_ln", "model": {"norm": "layer"}}], seeds=10)
-    chunks = runner.scheduled_chunks(runs, jobs=2)
+    chunks = costs.scheduled_chunks(runs, jobs=2)
     assert len(chunks) == 4
-    costs = [sum(map(runner.estimated_cost, chunk)) for chunk in chunks]
-    fair = sum(costs) / 4
-    largest_run = max(map(runner.estimated_cost, runs))
-    assert all(abs(cost - fair) <= largest_run for cost in costs)
+    chunk_costs = [sum(map(costs.estimated_cost, chunk)) for chunk in chunks]
+    fair = sum(chunk_costs) / 4
+    largest_run = max(map(costs.estimated_cost, runs))
+    assert all(abs(cost - fair) <= largest_run for cost in chunk_costs)
     cut = [condition for condition in {spec.condition for spec in runs}
            if sum(any(spec.condition == condition for spec in chunk) for chunk in chunks) > 1]
     assert len(cut) <= 3  # the wrap-around rule cuts at most 2 * jobs - 1 conditions
@@ -80,7 +80,7 @@ def test_costlier_settings_are_estimated_costlier(tmp_path):
         {"name": "rnn", "model": {"family": "rnn", "hidden": None}},
         {"name": "rnn_fit", "model": {"family": "rnn", "hidden": None},
          "train": {"engine": "fit"}}], seeds=1)
-    cost = {spec.variant: runner.estimated_cost(spec) for spec in runs}
+    cost = {spec.variant: costs.estimated_cost(spec) for spec in runs}
     assert cost["epochs_6"] == pytest.approx(3 * cost["base"])  # every epoch is the same work
     assert cost["subset"] < cost["base"]
     assert cost["b4"] > cost["base"] > cost["b256"]  # more, smaller steps per epoch
@@ -91,7 +91,7 @@ def test_costlier_settings_are_estimated_costlier(tmp_path):
     for fast, fit in (("base", "fit"), ("cnn", "cnn_fit"), ("rnn", "rnn_fit")):
         assert cost[fit] > cost[fast]  # plain model.fit: slower in each family (bench_families.py)
     # The scheduler hands the costliest stretch out first: here the CNN trained with fit.
-    first = runner.scheduled_chunks(runs, jobs=2)[0]
+    first = costs.scheduled_chunks(runs, jobs=2)[0]
     assert "cnn_fit" in {spec.variant for spec in first}
 
 
@@ -99,15 +99,15 @@ def test_the_first_run_of_a_condition_also_pays_for_compiling(tmp_path):
     runs = study_runs(tmp_path, [{"name": "mlp"},
                                  {"name": "cnn", "model": {"family": "cnn", "hidden": None}}],
                       seeds=3)
-    costs = dict(zip(((spec.variant, spec.seed) for spec in runs), runner.run_costs(runs)))
+    by_run = dict(zip(((spec.variant, spec.seed) for spec in runs), costs.run_costs(runs)))
     for spec in runs:
         if spec.seed:  # later seeds reuse the compiled program
-            assert costs[spec.variant, spec.seed] == pytest.approx(runner.estimated_cost(spec))
+            assert by_run[spec.variant, spec.seed] == pytest.approx(costs.estimated_cost(spec))
         else:
-            assert costs[spec.variant, 0] > costs[spec.variant, 1]
+            assert by_run[spec.variant, 0] > by_run[spec.variant, 1]
     # A condition whose seeds are listed apart still compiles only once.
     reordered = [runs[0], runs[3], runs[1], runs[4], runs[2], runs[5]]
-    assert sorted(runner.run_costs(reordered)) == sorted(costs.values())
+    assert sorted(costs.run_costs(reordered)) == sorted(by_run.values())
 
 
 def stored_conditions():
@@ -135,7 +135,7 @@ def stored_conditions():
         assert spec.fingerprint() == meta["fingerprint"], folder  # rebuilt the same run
         measured = sum(seconds[1:]) / (len(seconds) - 1) * len(seconds)
         key = (str(folder.parent.parent.parent.relative_to(ROOT)), spec.condition)
-        found.setdefault(key, (runner.estimated_cost(spec), []))[1].append(measured)
+        found.setdefault(key, (costs.estimated_cost(spec), []))[1].append(measured)
     return {key: (estimate, statistics.median(measured))
             for key, (estimate, measured) in found.items()}
 
