@@ -59,12 +59,14 @@ class RunResult:
     misclassified: Misclassified | None = None  # None when diverged (or an older result)
 
 
-def build_for_run(spec, training_examples=None):
+def build_for_run(spec, training_examples=None, seeded=True):
     """Seeded model and optimizer for ``spec``; also how configs are dry-checked.
 
     ``training_examples`` (what was loaded; by default what the dataset registry says)
-    sets the run's length, where a learning-rate schedule ends."""
-    keras.utils.set_random_seed(spec.seed)
+    sets the run's length, where a learning-rate schedule ends. ``seeded=False`` leaves
+    the random generators as the caller set them (``initial_states`` records the build)."""
+    if seeded:
+        keras.utils.set_random_seed(spec.seed)
     model = build_model(spec.settings.model)
     optimizer = build_optimizer(dict(spec.settings.train.optimizer),
                                 spec.settings.updates(training_examples))

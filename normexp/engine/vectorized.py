@@ -4,8 +4,9 @@ The fast engine's epoch (``jax_backend.CompiledEpochs``: a ``lax.scan`` over the
 epoch's batches) is a pure function of one run's state; ``jax.vmap`` maps it over a
 leading seed axis, so each seed keeps everything a single run has:
 
-* its initial weights, drawn by the same Keras seeding rule as a single run (each
-  seed's model is built after ``keras.utils.set_random_seed(seed)``);
+* its initial weights, drawn by the same Keras seeding rule as a single run: one model
+  is built, and each seed's weights are its initializers replayed with that seed's
+  draws (``initial_states``), not a model built per seed;
 * its epoch orders, from the same ``epoch_orders(seed)``;
 * its BN moving statistics, dropout seed state, optimizer state and step count.
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from normexp.data import datasets
 from normexp.engine import jax_backend, trainer
+from normexp.engine.initial_states import InitialStates
 from normexp.metrics import TRAINING_METRICS
 
 
@@ -40,13 +42,11 @@ class VectorizedEpochs:
     seed and returns per-seed mean loss and accuracy arrays."""
 
     def __init__(self, specs, splits):
-        models = [trainer.build_for_run(spec, len(splits.x_train)) for spec in specs]
+        template = InitialStates(specs[0], len(splits.x_train))
         batch_size = specs[0].settings.train.batch_size
-        self.single = jax_backend.CompiledEpochs(*models[0], batch_size, splits.x_train,
-                                                 splits.y_train)
-        for model, optimizer in models:
-            optimizer.build(model.trainable_variables)
-        self.state = stacked([jax_backend.variable_values(*pair) for pair in models])
+        self.single = jax_backend.CompiledEpochs(template.model, template.optimizer, batch_size,
+                                                 splits.x_train, splits.y_train)
+        self.state = stacked(initial_values(template, specs, len(splits.x_train)))
         self._epoch = jax.jit(jax.vmap(self.single._full_batches, in_axes=(0, None, None, 0)))
         self._step = jax.jit(jax.vmap(self.single._one_step, in_axes=(0, 0, 0)))
         self._predict = jax.jit(jax.vmap(self.single._probabilities, in_axes=(0, 0, None)))
@@ -85,6 +85,20 @@ class VectorizedEpochs:
         """Seed ``index``'s weights and optimizer state, written into the template model."""
         self.single.set_state(lane(self.state, index))
         return self.single.model, self.single.optimizer
+
+
+def initial_values(template, specs, training_examples):
+    """Each seed's starting state: replayed from the template's build, or, if it cannot
+    be replayed, from a model built for that seed."""
+    optimizer_values = [variable.value for variable in template.optimizer.variables]
+    if template.replayable:
+        return [(*template.values(spec.seed), optimizer_values) for spec in specs]
+    states = []
+    for spec in specs:
+        model, optimizer = trainer.build_for_run(spec, training_examples)
+        optimizer.build(model.trainable_variables)
+        states.append(jax_backend.variable_values(model, optimizer))
+    return states
 
 
 def train_seeds(specs, data_dir=None, on_epoch=None):
