@@ -39,11 +39,9 @@ def problem():
     return None
 
 
-def vectorize_problem(executor):
+def vectorize_problem():
     """Why ``--vectorize`` (all seeds of a condition as one JAX program) cannot run, or None."""
     if selected() != "jax":
         return (f"--vectorize trains all seeds of a condition in one JAX program; it needs "
                 f"KERAS_BACKEND=jax (now {selected()!r})")
-    if executor != "local":
-        return "--vectorize runs on the local executor only (not with --executor ray)"
     return None

@@ -190,8 +190,7 @@ def run(args):
     if args.plan_seeds:
         print(seed_planner.plan_text(args.out, study_record(study)))
         return 0
-    problem = backends.problem() or (args.vectorize and backends.vectorize_problem(
-        args.executor))
+    problem = backends.problem() or (args.vectorize and backends.vectorize_problem())
     if problem:   # which runs are done depends on the backend too, so before --dry-run
         raise BackendError(problem)
     if args.dry_run:
@@ -273,9 +272,13 @@ def chained(*callbacks):
 def train_on_ray(study, plan, args, jobs, on_stored):
     with ray_cluster.connected(args.address, jobs) as ray:
         where = f"the Ray cluster at {args.address}" if args.address else "a local Ray runtime"
+        gpus = ray_cluster.cluster_gpus(ray)
+        vectorize = args.vectorize or (backends.selected() == "jax" and gpus > 0)
+        together = "; the seeds of each condition are one task" if vectorize else ""
         say(args, f"Training {len(plan.todo)} runs of {study.name} ({len(plan.done)} already "
-                  f"done) as Ray tasks on {where} ({ray_cluster.cluster_cpus(ray)} CPUs).")
-        ray_cluster.execute(plan, args.out, ray, args.data_dir, args.quiet, on_stored)
+                  f"done) as Ray tasks on {where} ({ray_cluster.cluster_cpus(ray)} CPUs, "
+                  f"{gpus} GPUs){together}.")
+        ray_cluster.execute(plan, args.out, ray, args.data_dir, args.quiet, on_stored, vectorize)
 
 
 def say(args, message):

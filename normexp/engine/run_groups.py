@@ -20,11 +20,17 @@ def train_runs(specs, data_dir=None, on_epoch=None, vectorize=False):
         for spec in specs:
             yield spec, train_run(spec, data_dir, on_epoch)
         return
+    for chunk in seed_groups(specs):
+        yield from zip(chunk, train_together(chunk, data_dir, on_epoch))
+
+
+def seed_groups(specs):
+    """The stretches of consecutive specs that differ only in their seed, each cut into
+    lists of at most ``MAX_SEEDS_AT_ONCE``: what one vectorized program trains."""
     for _, group in itertools.groupby(specs, key=lambda spec: spec.settings):
         group = list(group)
         for start in range(0, len(group), MAX_SEEDS_AT_ONCE):
-            chunk = group[start:start + MAX_SEEDS_AT_ONCE]
-            yield from zip(chunk, train_together(chunk, data_dir, on_epoch))
+            yield group[start:start + MAX_SEEDS_AT_ONCE]
 
 
 def train_together(specs, data_dir, on_epoch):

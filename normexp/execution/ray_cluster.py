@@ -24,7 +24,7 @@ from pathlib import Path
 
 from normexp.data import datasets
 from normexp.execution import runner
-from normexp import native_stderr
+from normexp import backends, native_stderr
 from normexp.errors import NormexpError, one_line_summary
 from normexp.execution import interrupts
 from normexp.execution.progress import Progress
@@ -90,7 +90,9 @@ def connected(address, local_cpus):
     """A Ray session: the cluster at ``address``, or a new local runtime."""
     ray = import_ray()
     options = dict(log_to_driver=False, logging_level=logging.WARNING,
-                   runtime_env={"py_modules": [str(Path(__file__).resolve().parent)]})
+                   runtime_env={"py_modules": [str(Path(__file__).resolve().parent)],
+                                # workers train on the backend the driver fingerprints
+                                "env_vars": {"KERAS_BACKEND": backends.selected()}})
     if address is None:
         options.update(num_cpus=local_cpus, include_dashboard=False)
     # Ray's C++ core logs every connection attempt (and a notice about token
@@ -125,27 +127,37 @@ def cluster_cpus(ray):
     return int(ray.cluster_resources().get("CPU", 0))
 
 
-def execute(plan_, out, ray, data_dir=None, quiet=False, on_stored=None):
-    """Train ``plan_.todo`` as Ray tasks, storing each result as it arrives."""
+def cluster_gpus(ray):
+    return int(ray.cluster_resources().get("GPU", 0))
+
+
+def execute(plan_, out, ray, data_dir=None, quiet=False, on_stored=None, vectorize=False):
+    """Train ``plan_.todo`` as Ray tasks, storing each result as it arrives. With
+    ``vectorize`` (JAX), the seeds of a condition are one task, on one GPU if the cluster
+    has any."""
+    from normexp.engine.run_groups import seed_groups
+
     progress = Progress(plan_.todo, quiet=quiet)
-    remote = ray.remote(num_cpus=CPUS_PER_RUN, max_retries=TASK_RETRIES)(train_task)
+    remote = ray.remote(max_retries=TASK_RETRIES, **task_resources(ray, vectorize))(train_task)
     shared = share_data(ray, plan_.todo, data_dir)
-    pending = {remote.remote(spec, shared[data_key(spec)], CPUS_PER_RUN): spec
-               for spec in plan_.todo}
+    groups = seed_groups(plan_.todo) if vectorize else ([spec] for spec in plan_.todo)
+    pending = {remote.remote(specs, shared[data_key(specs[0])], CPUS_PER_RUN, vectorize): specs
+               for specs in groups}
     finished, failures = 0, []
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             for reference in ready:
-                spec = pending.pop(reference)
+                specs = pending.pop(reference)
                 try:
-                    result, worker_meta = ray.get(reference)
+                    results, worker_meta = ray.get(reference)
                 except ray.exceptions.RayError as error:
-                    failures.append((spec, error))
+                    failures.extend((spec, error) for spec in specs)
                     continue
-                replay_epochs(spec, result, progress)
-                runner.store_finished(out, spec, result, worker_meta, progress, on_stored)
-                finished += 1
+                for spec, result in zip(specs, results):
+                    replay_epochs(spec, result, progress)
+                    runner.store_finished(out, spec, result, worker_meta, progress, on_stored)
+                    finished += 1
             interrupts.check()
     except KeyboardInterrupt:
         cancel(ray, pending)
@@ -153,6 +165,14 @@ def execute(plan_, out, ray, data_dir=None, quiet=False, on_stored=None):
     if failures:
         raise failed_runs(failures)
     return finished
+
+
+def task_resources(ray, vectorize):
+    """One core per run; a vectorized condition asks for one GPU where the cluster has one
+    (a task asking for a GPU that no node has would wait forever)."""
+    if vectorize and cluster_gpus(ray) >= 1:
+        return {"num_cpus": CPUS_PER_RUN, "num_gpus": 1}
+    return {"num_cpus": CPUS_PER_RUN}
 
 
 def replay_epochs(spec, result, progress):
@@ -195,18 +215,20 @@ def failed_runs(failures):
 _configured = False
 
 
-def train_task(spec, splits, threads):
-    """Body of one Ray task: train ``spec`` on ``splits`` (from the object store)."""
+def train_task(specs, splits, threads, vectorize=False):
+    """Body of one Ray task: train ``specs`` (one run, or a condition's seeds together) on
+    ``splits`` (from the object store); their results in order, and the worker's metadata."""
     global _configured
     from normexp import __version__
     from normexp.engine import backend
-    from normexp.engine.trainer import train_run
+    from normexp.engine.run_groups import train_runs
 
     if not _configured:  # TensorFlow's thread pools are fixed by the first op
         backend.current().configure_threads(threads)
         _configured = True
-    datasets.provide(spec.settings.data.dataset, spec.settings.data.validation, splits)
-    result = train_run(spec)
+    data = specs[0].settings.data
+    datasets.provide(data.dataset, data.validation, splits)
+    results = [result for _, result in train_runs(specs, vectorize=vectorize)]
     worker_meta = {"versions": {**backend.current().versions(), "normexp": __version__},
                    "executor": "ray", "host": socket.gethostname()}
-    return result, worker_meta
+    return results, worker_meta

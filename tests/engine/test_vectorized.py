@@ -3,6 +3,7 @@ a diverging seed leaves the others alone, memory errors retry with fewer seeds, 
 option is refused where it cannot run."""
 
 import copy
+import json
 import sys
 import types
 
@@ -124,14 +125,38 @@ def test_vectorize_on_tensorflow_is_one_line_and_exit_2(tmp_path, arguments, wor
         f"normexp: error: {words}"]
 
 
+def stored_histories(out):
+    """Every stored run's per-epoch metrics, without its timings."""
+    histories = {}
+    for path in sorted(out.glob("tiny/runs/*/seed_*/history.json")):
+        history = json.loads(path.read_text())
+        history.pop("seconds", None)
+        histories[path.parent.parent.name, path.parent.name] = history
+    return histories
+
+
 @needs_jax
-def test_vectorize_with_ray_is_one_line_and_exit_2(tmp_path):
-    config = write_config(tmp_path, copy.deepcopy(TINY_STUDY))
-    finished = on_jax("run.py", "--config", config, "--out", tmp_path / "out", "--vectorize",
-                      "--executor", "ray")
-    assert finished.returncode == 2
-    assert finished.stderr.strip().splitlines() == [
-        "normexp: error: --vectorize runs on the local executor only (not with --executor ray)"]
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_vectorized_condition_is_one_ray_task_and_stores_what_local_training_does(
+        tmp_path, tiny_data_dir):
+    data = copy.deepcopy(TINY_STUDY)
+    data["train"]["epochs"] = 1
+    config = write_config(tmp_path, data)
+    common = ("run.py", "--config", config, "--data-dir", tiny_data_dir, "--vectorize",
+              "--jobs", "1")
+    local = on_jax(*common, "--out", tmp_path / "local")
+    on_ray = on_jax(*common, "--out", tmp_path / "ray", "--executor", "ray")
+    assert local.returncode == 0 and on_ray.returncode == 0, on_ray.stderr[-3000:]
+    assert "the seeds of each condition are one task" in on_ray.stderr
+    # Two conditions, two seeds each: one task per condition, four stored runs.
+    histories = stored_histories(tmp_path / "ray")
+    assert len(histories) == 4
+    assert histories == stored_histories(tmp_path / "local")
+    metas = [json.loads(path.read_text()) for path in (tmp_path / "ray").glob(
+        "tiny/runs/*/seed_*/meta.json")]
+    assert {meta["versions"]["backend"] for meta in metas} == {"jax"}
+    assert {meta["executor"] for meta in metas} == {"ray"}
 
 
 @needs_jax

@@ -112,7 +112,7 @@ def test_driver_killed_then_rerun_gives_the_local_store_bit_for_bit(cluster, mni
                                    "--address", cluster.address))
     assert code == 0, stderr
     assert (f"Training {4 - len(kept)} runs of ray_small ({len(kept)} already done) as Ray "
-            f"tasks on the Ray cluster at {cluster.address} (2 CPUs)") in stderr
+            f"tasks on the Ray cluster at {cluster.address} (2 CPUs, 0 GPUs).") in stderr
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())
     code, _, stderr = finish(start(config, tmp_path / "local", mnist_slice, "--jobs", "2"))
     assert code == 0, stderr
