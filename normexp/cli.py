@@ -219,7 +219,9 @@ def train(study, runs, args):
         tensorboard_log.backfill(args.out, plan.done)
     on_stored = chained(images, events)
     if not plan.todo:
-        say(args, f"All {len(plan.done)} runs of {study.name} are already in {args.out}; "
+        stored = (f"All {len(runs)}" if len(plan.done) == len(runs) else
+                  f"{len(plan.done)} of the {len(runs)}")
+        say(args, f"{stored} runs of {study.name} are already in {args.out}; "
                   "nothing to train (use --force to retrain).")
         return
     for data in {run.settings.data for run in plan.todo}:

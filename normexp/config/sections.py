@@ -7,6 +7,7 @@ besides its seed. Field checks run at load time, before anything trains.
 import dataclasses
 import math
 
+from normexp.backends import SUPPORTED
 from normexp.config.datasets import DATASETS, train_size
 from normexp.config.families import MlpConfig, ModelSection
 from normexp.config.optimizers import OPTIMIZERS, schedule_problem
@@ -70,6 +71,9 @@ class TrainConfig:
     batch_size: int = field(32, positive)
     optimizer: dict = field({"name": "adam", "learning_rate": 0.001}, optimizer_check)
     engine: str = field("fast", one_of("fast", "fit"))
+    # "any": whichever KERAS_BACKEND the process runs; a named one pins the run to it (a
+    # study can compare backends: each half trains in a process on its backend).
+    backend: str = field("any", one_of("any", *SUPPORTED))
     deterministic: bool = field(False)
     probes: ProbeConfig = dataclasses.field(default_factory=ProbeConfig)
 
@@ -205,7 +209,7 @@ def check_reference(variant, metrics, names, path):
 # Fields added after runs were first published count in a fingerprint only when they
 # differ from their default, so those stored runs keep their fingerprints.
 LATER_FIELDS = {"model": ("family", "dropout_position", "kernel_initializer"),
-                "train": ("probes",), "data": ("train_examples",)}
+                "train": ("probes", "backend"), "data": ("train_examples",)}
 
 
 def fingerprint_view(settings_dict):

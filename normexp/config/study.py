@@ -70,6 +70,11 @@ class RunSpec:
                 "point": {key: value for key, value in self.point}, "seed": self.seed,
                 **settings_to_dict(self.settings)}
 
+    def backend(self):
+        """The Keras backend this run trains on: its ``train.backend``, else the process's."""
+        pinned = self.settings.train.backend
+        return backends.selected() if pinned == "any" else pinned
+
     def fingerprint(self):
         """Hash of what defines the result (the data folder's location does not). The
         Keras backend counts when it is not TensorFlow, so a run trained on one backend
@@ -77,8 +82,8 @@ class RunSpec:
         defining = fingerprint_view(settings_to_dict(self.settings))
         defining["data"].pop("dir")
         defining["seed"] = self.seed
-        if backends.selected() != "tensorflow":
-            defining["backend"] = backends.selected()
+        if self.backend() != "tensorflow":
+            defining["backend"] = self.backend()
         return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -230,5 +230,6 @@ def train_task(specs, splits, threads, vectorize=False):
     datasets.provide(data.dataset, data.validation, splits)
     results = [result for _, result in train_runs(specs, vectorize=vectorize)]
     worker_meta = {"versions": {**backend.current().versions(), "normexp": __version__},
-                   "executor": "ray", "host": socket.gethostname()}
+                   "executor": "ray", "host": socket.gethostname(),
+                   **({"vectorized": True} if vectorize else {})}
     return results, worker_meta

@@ -12,6 +12,7 @@ import os
 import queue
 import signal
 
+from normexp import backends
 from normexp.config import model_size
 from normexp.store import run_store
 from normexp.errors import ConfigError, NormexpError, one_line_summary
@@ -39,16 +40,23 @@ class WorkerDied(NormexpError):
 
 
 def plan(study, runs, out, force=False):
-    todo, done, notes = [], [], []
+    todo, done, notes, elsewhere = [], [], [], {}
     for spec in runs:
         state, detail = run_store.run_state(out, spec)
         if state == "done" and not force:
             done.append(spec)
             continue
+        if spec.backend() != backends.selected():   # pinned by train.backend
+            elsewhere.setdefault(spec.backend(), []).append(spec)
+            continue
         if state in ("corrupt", "stale"):
             folder = run_store.run_dir(out, study.name, spec.condition, spec.seed)
             notes.append(f"warning: {folder}: {detail}; it will be retrained")
         todo.append(spec)
+    for backend, specs in elsewhere.items():
+        variants = ", ".join(dict.fromkeys(spec.variant for spec in specs))
+        notes.append(f"note: {len(specs)} runs ({variants}) have train.backend: {backend}; "
+                     f"run the same command with KERAS_BACKEND={backend} to train them")
     return Plan(todo, done, notes)
 
 
@@ -104,7 +112,7 @@ def execute(plan_, out, jobs, data_dir=None, quiet=False, on_stored=None, vector
     ``on_stored(spec, result)`` runs after each result is stored (TensorBoard events);
     ``vectorize`` trains a condition's seeds together (``trainer.train_runs``)."""
     progress = Progress(plan_.todo, quiet=quiet)
-    extra = run_metadata()
+    extra = {**run_metadata(), **({"vectorized": True} if vectorize else {})}
     finished = 0
 
     def store_result(spec, result):

@@ -115,8 +115,8 @@ def test_fingerprint_tracks_what_defines_a_run(tmp_path):
 
 
 def test_fields_added_later_keep_old_fingerprints_at_their_defaults(tmp_path):
-    """Stores published before family, train_examples, kernel_initializer, dropout_position
-    and probes existed stay valid:
+    """Stores published before family, train_examples, kernel_initializer, dropout_position,
+    probes and train.backend existed stay valid:
     the fingerprint of a default run is the hash of the old field set."""
     import hashlib
     import json
@@ -128,6 +128,7 @@ def test_fields_added_later_keep_old_fingerprints_at_their_defaults(tmp_path):
     for name in ("kernel_initializer", "dropout_position", "family"):
         old["model"].pop(name)
     old["train"].pop("probes")
+    old["train"].pop("backend")
     old["data"].pop("dir")
     old["data"].pop("train_examples")
     old["seed"] = run.seed
@@ -162,6 +163,7 @@ def test_sweep_of_a_mapping_argument_keeps_the_other_arguments(tmp_path):
     ({"train": {"batch_size": True}}, "train.batch_size", "got boolean true"),
     ({"train": {"batch_size": None}}, "train.batch_size", "got null"),
     ({"train": {"batch_size": 70000}}, "train.batch_size", "60000 training examples"),
+    ({"train": {"backend": "jaxx"}}, "train.backend", "did you mean 'jax'"),
     ({"train": {"optimizer": {"name": "adamm"}}}, "train.optimizer", "unknown optimizer"),
     ({"train": {"optimizer": {"name": "adam", "learning_rate": 0}}}, "train.optimizer",
      "learning_rate must be a finite number > 0"),

@@ -160,6 +160,32 @@ def test_a_vectorized_condition_is_one_ray_task_and_stores_what_local_training_d
 
 
 @needs_jax
+def test_a_study_pinned_to_two_backends_trains_each_half_on_its_own(tmp_path, tiny_data_dir):
+    data = copy.deepcopy(TINY_STUDY)
+    data["train"]["epochs"] = 1
+    data["variants"] = [{"name": "on_tf", "train": {"backend": "tensorflow"}},
+                        {"name": "on_jax", "train": {"backend": "jax"}}]
+    data["report"] = {"comparisons": [{"variant": "on_jax", "against": "on_tf"}]}
+    config, out = write_config(tmp_path, data), tmp_path / "out"
+    common = ("--config", config, "--out", out, "--data-dir", tiny_data_dir, "--jobs", "1")
+    first = run_cli(*common)   # TensorFlow: its half only, and says how to train the rest
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert ("note: 2 runs (on_jax) have train.backend: jax; run the same command with "
+            "KERAS_BACKEND=jax to train them") in first.stderr
+    assert sorted(path.parts[-3] for path in out.glob("tiny/runs/*/seed_*/meta.json")) == [
+        "on_tf", "on_tf"]
+    second = on_jax("run.py", *common, "--vectorize")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Training 2 runs of tiny (2 already done)" in second.stderr   # TF half kept
+    metas = {path.parts[-3]: json.loads(path.read_text())
+             for path in out.glob("tiny/runs/*/seed_0/meta.json")}
+    assert metas["on_jax"]["versions"]["backend"] == "jax" and metas["on_jax"]["vectorized"]
+    assert "tensorflow" in metas["on_tf"]["versions"] and "vectorized" not in metas["on_tf"]
+    third = run_cli(*common)
+    assert third.returncode == 0 and "All 4 runs of tiny are already in" in third.stderr
+
+
+@needs_jax
 def test_a_vectorized_study_is_stored_per_seed_and_resumes(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data["train"]["epochs"] = 1
