@@ -88,6 +88,9 @@ def check_test(claim, path, field):
     if test == "exact" and claim.margin is not None:
         raise ConfigError(path, f"{field}.margin", "an exact check has a tolerance, not a "
                           "margin (no interval is computed)")
+    if test == "exact" and claim.exploratory:
+        raise ConfigError(path, f"{field}.exploratory", "an exact check is already judged "
+                          "outside the Holm family, by its tolerance alone; drop exploratory")
     if claim.failure_threshold != default_of(type(claim), "failure_threshold") and (
             "failed" not in (claim.metric, claim.against_metric)):
         raise ConfigError(path, f"{field}.failure_threshold", "only the metric 'failed' uses "

@@ -36,6 +36,8 @@ def study_with(**fields):
     ({"direction": "equal", "test": "exact"}, "tolerance", "needs a tolerance"),
     ({"direction": "equal", "margin": 0.01, "tolerance": 0.001}, "tolerance",
      "only an exact check"),
+    ({"direction": "equal", "test": "exact", "tolerance": 0.001, "exploratory": True},
+     "exploratory", "already judged outside the Holm family"),
     ({"direction": "equal", "test": "exact", "tolerance": 0.001, "margin": 0.01}, "margin",
      "not a margin"),
     ({"direction": "equal", "margin": 0.01, "min_effect": 0.02}, "min_effect",
