@@ -18,7 +18,8 @@ TRAINING_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 HISTORY_KEYS = ("epoch", *TRAINING_METRICS, "seconds")
 CURVE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
 PROBE_SCALARS = ("probe_val_accuracy_batch", "probe_val_accuracy_moving",
-                 "probe_val_accuracy_precise", "batch_dependence", "train_inference_difference",
+                 "probe_val_accuracy_precise", "between_batches_difference",
+                 "between_batches_inference_difference", "train_inference_difference",
                  "probe_seconds", "inference_seconds_per_example")
 
 
@@ -59,8 +60,12 @@ CLAIM_METRICS = {
                                               "bn_statistics"),
     "bn_mode_gap": ClaimMetric("|accuracy with batch statistics − with moving averages|", 100,
                                "pp", "bn_statistics"),
-    "batch_dependence": ClaimMetric("max |Δ output probability|, an example alone vs in a "
-                                    "batch of 256", probe="batch_dependence"),
+    "between_batches_difference": ClaimMetric(
+        "max |Δ output probability|, an example in two random batches of 32, training mode",
+        probe="batch_dependence"),
+    "between_batches_inference_difference": ClaimMetric(
+        "max |Δ output probability|, an example in two random batches of 32, inference mode",
+        probe="batch_dependence"),
     "train_inference_difference": ClaimMetric("max |Δ output probability|, training vs "
                                               "inference mode", probe="batch_dependence"),
 }

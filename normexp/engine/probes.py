@@ -12,8 +12,11 @@ Chosen in config (``train.probes``) and recorded per epoch into ``history.json``
 * ``gradient_norms`` — the L2 norm of each layer's loss gradient on the probe batch, with
   batch-statistics normalization in groups of the training batch size, as in training.
 * ``batch_dependence`` — the largest change of any output probability of 256 fixed examples
-  when each is normalized alone (batch 1) instead of within the batch of 256, and between
-  training-mode (batch statistics) and inference-mode outputs at batch 256.
+  between two random arrangements of them into batches of 32, in training mode (batch
+  statistics: ``between_batches_difference``) and in inference mode
+  (``between_batches_inference_difference``); and between training-mode (batch statistics)
+  and inference-mode outputs at batch 256 (``train_inference_difference``). Batches of 32,
+  not an example alone: BatchNorm on a batch of one outputs its shift β for every input.
 
 Every probe is a forward pass of a few thousand examples without side effects: batch
 statistics are computed here, never through the layers' training mode, so the moving
@@ -29,6 +32,9 @@ from normexp.engine import tensorflow_backend  # first: it imports TensorFlow qu
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
+PAIR_EXAMPLES, PAIR_BATCH = 256, 32   # batch_dependence: 256 examples, batches of 32
+
+
 class Probes:
     """The probes of one architecture; compiled once, reused by every run of it."""
 
@@ -38,7 +44,8 @@ class Probes:
         order = np.random.default_rng(0).permutation(len(splits.x_train))[:count]
         self.x_probe, self.y_probe = splits.x_train[order], splits.y_train[order]
         self.x_val, self.y_val = splits.x_val[:count], splits.y_val[:count]
-        self.x_pair = splits.x_val[:256]  # batch_dependence: batch 1 vs batch 256
+        self.x_pair = splits.x_val[:PAIR_EXAMPLES]  # batch_dependence's fixed examples
+        self.rearranged = np.random.default_rng(1).permutation(PAIR_EXAMPLES)
         self.groups = count // batch_size
         block = probe_config.pre_activation
         names = {layer.name for layer in model.layers}
@@ -95,10 +102,16 @@ class Probes:
         return {layer: total ** 0.5 for layer, total in by_layer.items()}, population
 
     def batch_dependence(self):
-        modes = ((len(self.x_pair), "batch"), (1, "batch"), (1, "moving"))
-        alone, together, inference = (np.asarray(output[0]) for output in
-                                      self._passes(self.x_pair, modes, None, None))
-        return {"batch_dependence": float(np.abs(alone - together).max()),
+        groups = PAIR_EXAMPLES // PAIR_BATCH
+        modes = ((groups, "batch"), (1, "batch"), (1, "moving"))
+        in_order, together, inference = (np.asarray(output[0]) for output in
+                                         self._passes(self.x_pair, modes, None, None))
+        rearranged, rearranged_inference = (
+            np.asarray(output[0])[np.argsort(self.rearranged)] for output in
+            self._passes(self.x_pair[self.rearranged], modes[::2], None, None))
+        return {"between_batches_difference": float(np.abs(in_order - rearranged).max()),
+                "between_batches_inference_difference": float(
+                    np.abs(inference - rearranged_inference).max()),
                 "train_inference_difference": float(np.abs(together - inference).max())}
 
     def training_loss(self, x, y, groups):

@@ -93,7 +93,10 @@ def test_layer_norm_ignores_the_batch_and_batch_norm_does_not(tiny_data_dir):
     layer, _ = probe_set(tiny_data_dir, "layer")
     batch, _ = probe_set(tiny_data_dir, "batch")
     assert max(layer.batch_dependence().values()) < 1e-5
-    assert batch.batch_dependence()["batch_dependence"] > 0.01
+    measured = batch.batch_dependence()
+    assert measured["between_batches_difference"] > 0.01
+    assert measured["train_inference_difference"] > 0.01
+    assert measured["between_batches_inference_difference"] < 1e-5   # moving averages
 
 
 def test_probes_reach_the_history_each_epoch(tmp_path, tiny_data_dir):
