@@ -17,7 +17,7 @@ import dataclasses
 TRAINING_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 HISTORY_KEYS = ("epoch", *TRAINING_METRICS, "seconds")
 CURVE_METRICS = ("accuracy", "val_accuracy", "loss", "val_loss")
-PROBE_SCALARS = ("probe_val_accuracy_batch", "probe_val_accuracy_moving",
+PROBE_SCALARS = ("probe_train_accuracy", "probe_val_accuracy_batch", "probe_val_accuracy_moving",
                  "probe_val_accuracy_precise", "between_batches_difference",
                  "between_batches_inference_difference", "train_inference_difference",
                  "probe_seconds", "inference_seconds_per_example")
@@ -41,6 +41,11 @@ CLAIM_METRICS = {
     "epoch1_val_accuracy": ClaimMetric("validation accuracy after epoch 1", 100, "pp"),
     "test_accuracy": ClaimMetric("test accuracy (held-out validation only)", 100, "pp"),
     "generalization_gap": ClaimMetric("final training minus validation accuracy", 100, "pp"),
+    "inference_generalization_gap": ClaimMetric(
+        "inference-mode accuracy on a fixed training subset minus validation accuracy, final "
+        "epoch", 100, "pp", "bn_statistics"),
+    "probe_train_accuracy": ClaimMetric("inference-mode accuracy on a fixed training subset",
+                                        100, "pp", "bn_statistics"),
     "loss": ClaimMetric("final training loss"),
     "val_loss": ClaimMetric("final validation loss"),
     "epochs_to_target": ClaimMetric("first epoch reaching the target accuracy", 1, "epochs"),

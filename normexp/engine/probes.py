@@ -8,7 +8,10 @@ Chosen in config (``train.probes``) and recorded per epoch into ``history.json``
 * ``bn_statistics`` — validation accuracy on a fixed validation subset three ways:
   normalizing with the statistics of each batch (of the training batch size), with the
   moving averages (Keras inference), and with PreciseBN population statistics re-estimated
-  on a fixed training subset at the training batch size (Wu & Johnson, 2021).
+  on a fixed training subset at the training batch size (Wu & Johnson, 2021); and the
+  inference-mode accuracy on that fixed training subset (``probe_train_accuracy``): unlike
+  the epoch's running training accuracy, it is not lowered by BN's batch statistics or by
+  dropout, so it measures how well the network fits its training data.
 * ``gradient_norms`` — the L2 norm of each layer's loss gradient on the probe batch, with
   batch-statistics normalization in groups of the training batch size, as in training.
 * ``batch_dependence`` — the largest change of any output probability of 256 fixed examples
@@ -44,8 +47,10 @@ class Probes:
         order = np.random.default_rng(0).permutation(len(splits.x_train))[:count]
         self.x_probe, self.y_probe = splits.x_train[order], splits.y_train[order]
         self.x_val, self.y_val = splits.x_val[:count], splits.y_val[:count]
-        self.x_pair = splits.x_val[:PAIR_EXAMPLES]  # batch_dependence's fixed examples
-        self.rearranged = np.random.default_rng(1).permutation(PAIR_EXAMPLES)
+        # batch_dependence's fixed examples: whole batches of 32 (fewer on tiny test data)
+        pairs = min(PAIR_EXAMPLES, len(splits.x_val) // PAIR_BATCH * PAIR_BATCH)
+        self.x_pair = splits.x_val[:pairs]
+        self.rearranged = np.random.default_rng(1).permutation(pairs)
         self.groups = count // batch_size
         block = probe_config.pre_activation
         names = {layer.name for layer in model.layers}
@@ -71,18 +76,20 @@ class Probes:
         return values
 
     def bn_accuracies_and_percentiles(self, population=None):
-        """Two passes: the probe batch (pre-activation percentiles, PreciseBN's population
-        statistics unless given), then the validation subset in all three BatchNorm modes."""
+        """Two passes: the probe batch (pre-activation percentiles, inference-mode accuracy on
+        this fixed training subset, PreciseBN's population statistics unless given), then the
+        validation subset in all three BatchNorm modes."""
         results = {}
         population_pass = self.config.bn_statistics and population is None
-        branches = ((1, "moving"),) * bool(self.config.pre_activation) + (
-            (self.groups, "batch"),) * population_pass
-        outputs = self._passes(self.x_probe, branches, self.capture, None) if branches else []
+        branches = ((1, "moving"),) + ((self.groups, "batch"),) * population_pass
+        outputs = self._passes(self.x_probe, branches, self.capture, None)
         if self.config.pre_activation:
             results["pre_activation"] = np.percentile(
                 np.asarray(outputs[0][1]), self.config.percentiles).tolist()
         if not self.config.bn_statistics:
             return results
+        results["probe_train_accuracy"] = float(np.mean(
+            np.argmax(np.asarray(outputs[0][0]), axis=-1) == self.y_probe))
         population = outputs[-1][2] if population_pass else population
         modes = ((self.groups, "batch"), (1, "moving"), (1, "given"))
         for key, output in zip(("batch", "moving", "precise"),
@@ -102,7 +109,7 @@ class Probes:
         return {layer: total ** 0.5 for layer, total in by_layer.items()}, population
 
     def batch_dependence(self):
-        groups = PAIR_EXAMPLES // PAIR_BATCH
+        groups = len(self.x_pair) // PAIR_BATCH
         modes = ((groups, "batch"), (1, "batch"), (1, "moving"))
         in_order, together, inference = (np.asarray(output[0]) for output in
                                          self._passes(self.x_pair, modes, None, None))

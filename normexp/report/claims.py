@@ -59,9 +59,10 @@ def values_of(condition, metric, claim=None):
 
 def seed_values(condition, metric):
     """One value per usable seed, in ``condition.seeds`` order, NaN where a run lacks it."""
-    if metric == "generalization_gap":
-        return [train - val for train, val in zip(condition.per_seed["accuracy"],
-                                                   condition.per_seed["val_accuracy"])]
+    if metric in ("generalization_gap", "inference_generalization_gap"):
+        train = "accuracy" if metric == "generalization_gap" else "probe_train_accuracy"
+        return [fit - val for fit, val in zip(condition.per_seed[train],
+                                              condition.per_seed["val_accuracy"])]
     return list(condition.per_seed.get(metric) or [math.nan] * len(condition.seeds))
 
 

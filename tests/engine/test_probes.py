@@ -41,6 +41,17 @@ def test_batch_statistics_forward_is_keras_training_mode(tiny_data_dir):
     np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), atol=1e-5)
 
 
+@pytest.mark.parametrize("norm", ["batch", "none"])
+def test_training_subset_accuracy_is_keras_inference_mode_on_the_probe_batch(tiny_data_dir,
+                                                                              norm):
+    probe, model = probe_set(tiny_data_dir, norm, batch_size=16)
+    inference = model(tensorflow_backend.to_unit_float(tf.constant(probe.x_probe)),
+                      training=False)
+    expected = np.mean(np.argmax(np.asarray(inference), axis=-1) == probe.y_probe)
+    assert probe.bn_accuracies_and_percentiles()["probe_train_accuracy"] == expected
+    assert 0 < expected < 1   # an untrained net: neither trivially right nor wrong
+
+
 def test_precise_statistics_are_the_population_of_the_norm_input(tiny_data_dir):
     probe, model = probe_set(tiny_data_dir, "batch", batch_size=16)
     population = probe.passes(probe.x_probe, ((probe.groups, "batch"),), None, None)[0][2]
