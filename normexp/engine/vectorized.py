@@ -29,6 +29,9 @@ from normexp.engine.initial_states import InitialStates
 from normexp.metrics import TRAINING_METRICS
 
 
+EVALUATED_AT_ONCE = 10000
+
+
 def stacked(trees):
     return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
 
@@ -67,12 +70,22 @@ class VectorizedEpochs:
         return np.asarray(loss_sum) / count, np.asarray(correct_sum) / count
 
     def probabilities(self, x):
+        """Every seed's output probabilities for ``x``: (seeds, examples, classes)."""
         trainable, non_trainable, _ = self.state
-        return np.asarray(self._predict(trainable, non_trainable, jnp.asarray(x)))
+        chunk = self.chunk_examples()
+        return np.concatenate([
+            np.asarray(self._predict(trainable, non_trainable, jnp.asarray(x[start:start + chunk])))
+            for start in range(0, len(x), chunk)], axis=1)
 
-    def evaluate(self, x, y, chunk=10000):
+    def chunk_examples(self):
+        """Examples per inference call: EVALUATED_AT_ONCE in all, shared by the seeds, so a
+        call's activations take the memory of one seed's 10,000 whatever the seed count."""
+        seeds = len(jax.tree.leaves(self.state[0])[0])
+        return max(1, EVALUATED_AT_ONCE // seeds)
+
+    def evaluate(self, x, y):
         """Per-seed mean loss and accuracy in inference mode, with the single engine's loss."""
-        losses, correct = 0.0, 0.0
+        losses, correct, chunk = 0.0, 0.0, self.chunk_examples()
         for start in range(0, len(x), chunk):
             probabilities = self.probabilities(x[start:start + chunk])
             labels = np.asarray(y[start:start + chunk])

@@ -92,6 +92,36 @@ def test_a_diverging_seed_cannot_poison_the_others(tmp_path, tiny_data_dir):
     assert losses["poisoned"][1] != losses["poisoned"][1]      # seed 1: NaN
 
 
+# Validation in chunks whose size shrinks with the seed count (so 128 seeds of a CNN do not
+# hold 128 x 10,000 examples' activations at once) gives what one call gives.
+CHUNKED_EVALUATION = """
+import json, sys
+from normexp.config.study import load_study
+from normexp.data import datasets
+from normexp.engine import vectorized
+
+specs = load_study(sys.argv[1]).runs
+splits = datasets.load("mnist", "test", sys.argv[2])
+program = vectorized.VectorizedEpochs(specs, splits)
+whole = program.evaluate(splits.x_val, splits.y_val)
+vectorized.EVALUATED_AT_ONCE = 50   # 2 seeds: 25 examples a call, 128 examples in 6 calls
+chunks = program.chunk_examples()
+chunked = program.evaluate(splits.x_val, splits.y_val)
+print(json.dumps({"chunk": chunks, "whole": [list(map(float, side)) for side in whole],
+                  "chunked": [list(map(float, side)) for side in chunked]}))
+"""
+
+
+@needs_jax
+def test_validation_in_chunks_per_seed_count_gives_the_same_numbers(tmp_path, tiny_data_dir):
+    data = copy.deepcopy(TINY_STUDY)
+    data.update(seeds=[0, 1], report={}, variants=[{"name": "bn", "model": {"norm": "batch"}}])
+    result = script_result(CHUNKED_EVALUATION, write_config(tmp_path, data), tiny_data_dir)
+    assert result["chunk"] == 25
+    for whole, chunked in zip(result["whole"], result["chunked"]):
+        assert chunked == pytest.approx(whole, rel=1e-5)
+
+
 def test_running_out_of_device_memory_retries_with_fewer_seeds(monkeypatch):
     calls = []
 
