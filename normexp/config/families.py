@@ -96,6 +96,10 @@ class MlpConfig(CommonModel):
     hidden: tuple[int, ...] = field((128, 64), positive_items)
     dropout_position: str = field("end", one_of(*DROPOUT_POSITIONS))
     kernel_initializer: dict = field({"name": "glorot_uniform"}, initializer_check)
+    # The output layer's kernel; unset: kernel_initializer, as every Dense layer. Set it to
+    # scale only the hidden kernels, the ones that feed a norm when there is one.
+    output_kernel_initializer: dict | None = field(
+        None, lambda value: None if value is None else initializer_check(value))
 
     def normalized_widths(self):
         return self.hidden

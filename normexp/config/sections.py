@@ -208,7 +208,8 @@ def check_reference(variant, metrics, names, path):
 # run's fingerprint, so that stores written before the field existed stay valid.
 # Fields added after runs were first published count in a fingerprint only when they
 # differ from their default, so those stored runs keep their fingerprints.
-LATER_FIELDS = {"model": ("family", "dropout_position", "kernel_initializer"),
+LATER_FIELDS = {"model": ("family", "dropout_position", "kernel_initializer",
+                          "output_kernel_initializer"),
                 "train": ("probes", "backend"), "data": ("train_examples",)}
 
 

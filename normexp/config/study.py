@@ -25,7 +25,8 @@ from normexp.config.sections import (ReportConfig, RunSettings, check_report, fi
 
 SECTIONS = ("data", "train", "model")
 # Fields given as {name: ..., **arguments}, where a bare string is shorthand for the name.
-NAMED_MAPPINGS = (("train", "optimizer"), ("model", "kernel_initializer"))
+NAMED_MAPPINGS = (("train", "optimizer"), ("model", "kernel_initializer"),
+                  ("model", "output_kernel_initializer"))
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 NAME_RULE = ("must be 1-64 characters of letters, digits, '_', '.', '-', starting with a "
              "letter or digit, without '__'")

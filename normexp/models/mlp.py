@@ -11,7 +11,8 @@ hidden block is
 
 each followed by ``Dropout(dropout)`` when ``dropout > 0`` (``dropout_position: end``), or
 with the dropout just before the norm layer (``dropout_position: before_norm``). Every Dense
-layer's kernel starts from ``kernel_initializer`` (``{name, **arguments}``).
+layer's kernel starts from ``kernel_initializer`` (``{name, **arguments}``), the output
+layer's from ``output_kernel_initializer`` when it is set.
 """
 
 import keras
@@ -25,25 +26,27 @@ def build(model_config, input_shape=(28, 28), classes=10):
     layers = [keras.Input(shape=input_shape), keras.layers.Flatten(name="flatten")]
     for index, units in enumerate(model_config.hidden, start=1):
         layers.extend(hidden_block(model_config, units, index))
+    output = model_config.output_kernel_initializer or model_config.kernel_initializer
     layers.append(keras.layers.Dense(classes, activation="softmax", name="output",
-                                     kernel_initializer=initializer(model_config)))
+                                     kernel_initializer=initializer(output)))
     return keras.Sequential(layers, name=f"mlp_{model_config.norm}_{model_config.placement}")
 
 
-def initializer(model_config):
+def initializer(spec):
     """A fresh Keras initializer per layer, from ``{"name": ..., **arguments}``.
 
     Built once, as ``Dense(kernel_initializer="glorot_uniform")`` builds its own: an
     unseeded initializer draws its seed from Keras' global seed when it is made, so making
     a throwaway one first would shift every later layer's weights away from plain Keras'."""
-    arguments = dict(model_config.kernel_initializer)
+    arguments = dict(spec)
     return keras.initializers.get({"class_name": arguments.pop("name"), "config": arguments})
 
 
 def hidden_block(model_config, units, index):
     def dense(activation, use_bias):
         return keras.layers.Dense(units, activation=activation, use_bias=use_bias,
-                                  kernel_initializer=initializer(model_config),
+                                  kernel_initializer=initializer(
+                                      model_config.kernel_initializer),
                                   name=f"dense_{index}")
 
     return normalized_block(model_config, dense, index, "dense")

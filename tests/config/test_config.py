@@ -125,7 +125,7 @@ def test_fields_added_later_keep_old_fingerprints_at_their_defaults(tmp_path):
 
     run = study_from(tmp_path).runs[0]
     old = settings_to_dict(run.settings)
-    for name in ("kernel_initializer", "dropout_position", "family"):
+    for name in ("kernel_initializer", "output_kernel_initializer", "dropout_position", "family"):
         old["model"].pop(name)
     old["train"].pop("probes")
     old["train"].pop("backend")

@@ -100,6 +100,17 @@ def test_kernel_initializer_and_its_arguments_reach_every_dense_layer():
     assert np.abs(default.get_layer("dense_1").kernel.numpy()).max() <= limit
 
 
+def test_output_kernel_initializer_sets_the_output_layer_alone():
+    import numpy as np
+
+    model = build_model(ModelConfig(hidden=(256,), kernel_initializer={
+        "name": "random_normal", "stddev": 2.0}, output_kernel_initializer={
+        "name": "glorot_uniform"}))
+    assert np.std(model.get_layer("dense_1").kernel.numpy()) == pytest.approx(2.0, rel=0.05)
+    limit = np.sqrt(6 / (256 + 10))  # glorot_uniform on the output layer's shape
+    assert np.abs(model.get_layer("output").kernel.numpy()).max() <= limit
+
+
 @pytest.mark.parametrize("config, xla", [
     (ModelConfig(), True),
     (ModelConfig(norm="batch", placement="before"), True),
