@@ -54,6 +54,9 @@ def object_schema(cls, skip=(), partial=False):
                    or getattr(field.metadata.get("check"), "choices", None))
         if choices is not None:
             schema = with_choices(schema, list(choices()))
+        if any(name == field.name for _, name in study.NAMED_MAPPINGS):
+            schema = {"anyOf": [{"type": "string", "description": "shorthand for {name: ...}"},
+                                schema]}   # the loader accepts a bare name
         default = field_default(field)
         if not partial and default is not dataclasses.MISSING:
             schema = {**schema, "default": default}
