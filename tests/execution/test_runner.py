@@ -127,6 +127,8 @@ def stored_conditions():
         seconds = json.loads((folder / "history.json").read_text())["seconds"]
         if meta["status"] != "complete" or meta["device"] != "CPU" or len(seconds) < 2:
             continue
+        if meta.get("vectorized"):  # an epoch's seconds are shared by all seeds trained with it
+            continue
         config = json.loads((folder / "config.json").read_text())
         settings = validate_settings(without_nulls({section: config[section] for section in
                                                     ("data", "train", "model")}), folder, "")
