@@ -219,9 +219,8 @@ def train(study, runs, args):
         tensorboard_log.backfill(args.out, plan.done)
     on_stored = chained(images, events)
     if not plan.todo:
-        stored = (f"All {len(runs)}" if len(plan.done) == len(runs) else
-                  f"{len(plan.done)} of the {len(runs)}")
-        say(args, f"{stored} runs of {study.name} are already in {args.out}; "
+        done = "All" if len(plan.done) == len(runs) else f"{len(plan.done)} of the"
+        say(args, f"{done} {len(runs)} runs of {study.name} are already in {args.out}; "
                   "nothing to train (use --force to retrain).")
         return
     for data in {run.settings.data for run in plan.todo}:
