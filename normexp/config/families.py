@@ -11,15 +11,16 @@ kernel larger than the image a block receives after the pooling before it.
 import dataclasses
 import typing
 
-from normexp.config.norms import NORMS
+from normexp.config.norms import CELLS, NORMS
 from normexp.config.optimizers import ACTIVATIONS
 from normexp.config.schema import field, in_registry, one_of, suggestion
 from normexp.registry import Registry
 
 IMAGE_SIZE = 28
 POOLINGS = ("max", "average", "none")
-CELLS = ("simple", "gru", "lstm")
-CELL_NORM_ARGS = ("epsilon",)
+# Sequence lengths that read every step from one row: whole rows (1 to 28 steps of 28 to
+# 784 pixels) or equal pieces of a row (56 to 784 steps of 14 to 1 pixels).
+ROW_ALIGNED_STEPS = (1, 2, 4, 7, 14, 28, 56, 112, 196, 392, 784)
 
 
 def dropout_check(value):
@@ -161,20 +162,41 @@ class CnnConfig(CommonModel):
         return "filters"
 
 
+def row_aligned(value):
+    return None if value in ROW_ALIGNED_STEPS else (
+        f"must be one of {', '.join(map(str, ROW_ALIGNED_STEPS))}: the image read as steps of "
+        f"{IMAGE_SIZE * IMAGE_SIZE} / steps pixels, each from one {IMAGE_SIZE}-pixel row "
+        f"(whole rows, or equal pieces of a row)")
+
+
+def cell_argument_problem(key, value):
+    """Why ``norm_args.<key>`` cannot be used by an in-cell norm, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "must be a number"
+    if key == "epsilon" and value <= 0:
+        return "must be > 0"
+    if key == "momentum" and not 0 <= value < 1:
+        return "must be in [0, 1)"
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class RnnConfig(CommonModel):
-    """Rows as time steps: ``[recurrent layer] × len(units) → Dense(10, softmax)``.
+    """The image as a sequence: ``[recurrent layer] × len(units) → Dense(10, softmax)``.
 
-    ``placement: cell`` puts LayerNorm inside the recurrence (a cell that
-    normalizes its pre-activations at every step, Ba et al. 2016);
-    ``placement: after`` puts the norm between stacked recurrent layers,
-    applied to every time step's output. ``activation`` is the cell's.
+    ``steps`` time steps of ``784 / steps`` pixels each, read row by row (28: one
+    row a step; 196: four pixels a step). ``placement: cell`` puts the norm inside
+    the recurrence: LayerNorm of the pre-activations at every step (any cell, Ba
+    et al. 2016) or recurrent BatchNorm with statistics per time step (LSTM,
+    Cooijmans et al. 2016); ``placement: after`` puts the norm between stacked
+    recurrent layers, applied to every time step's output. ``activation`` is the cell's.
     """
 
     family: str = field("rnn")
     activation: str = field("tanh", in_registry(ACTIVATIONS))
     cell: str = field("lstm", one_of(*CELLS))
     units: tuple[int, ...] = field((64,), positive_items)
+    steps: int = field(IMAGE_SIZE, row_aligned)
 
     PLACEMENTS = ("after", "cell")
 
@@ -183,21 +205,30 @@ class RnnConfig(CommonModel):
 
     def problems(self):
         yield from super().problems()
-        norm = NORMS.get(self.norm)
         if self.norm == "none":
             return
-        if self.placement == "cell" and not norm.in_cell:
-            cell_norms = [name for name in NORMS.names() if NORMS.get(name).in_cell]
-            yield "norm", (f"{self.norm!r} cannot sit inside the recurrent cell "
-                           f"(placement: cell allows: {', '.join(cell_norms)})")
         if self.placement == "cell":
-            for key in self.norm_args:
-                if key not in CELL_NORM_ARGS:
-                    yield f"norm_args.{key}", (f"the cell's LayerNorm takes: "
-                                               f"{', '.join(CELL_NORM_ARGS)}")
+            yield from self.cell_norm_problems()
         if self.placement == "after" and len(self.units) < 2:
             yield "placement", ("'after' puts the norm between stacked recurrent layers, but "
                                 "units has one layer; add a layer or use placement: cell")
+
+    def cell_norm_problems(self):
+        norm = NORMS.get(self.norm)
+        if not norm.in_cell:
+            cell_norms = [name for name in NORMS.names() if NORMS.get(name).in_cell]
+            yield "norm", (f"{self.norm!r} cannot sit inside the recurrent cell "
+                           f"(placement: cell allows: {', '.join(cell_norms)})")
+            return
+        if self.cell not in norm.in_cell:
+            yield "cell", (f"{self.norm!r} inside the cell is written for: "
+                           f"{', '.join(norm.in_cell)}; got {self.cell!r}")
+        for key, value in self.norm_args.items():
+            if key not in norm.cell_args:
+                yield f"norm_args.{key}", (f"{self.norm!r} in the cell takes: "
+                                           f"{', '.join(norm.cell_args)}")
+            elif cell_argument_problem(key, value):
+                yield f"norm_args.{key}", f"{cell_argument_problem(key, value)}, got {value!r}"
 
 
 def divides_image(value):

@@ -7,7 +7,8 @@ config and refused at load time with one line.
 
 Contract: ``parameter_count(model_config)`` counts every weight of the family's
 network (``normexp.models``), plus at most four per normalized unit or channel
-for a norm layer (γ, β and BatchNorm's two moving statistics).
+for a norm layer (γ, β and BatchNorm's two moving statistics), and for recurrent
+BatchNorm the moving mean and variance of each time step.
 The transformer's count is exact for LayerNorm and one norm per block position.
 ``training_bytes`` is float32 weights, gradients and two optimizer slots per
 weight, plus the activations a batch keeps for the backward pass (an upper
@@ -67,12 +68,16 @@ def cnn_sizes(model_config, inputs, classes):
     return parameters, units + sum(model_config.dense)
 
 
-def rnn_sizes(model_config, classes, steps=28, features=28):
+def rnn_sizes(model_config, classes, pixels=28 * 28):
     gates = {"simple": 1, "gru": 3, "lstm": 4}[model_config.cell]
-    parameters, width = 0, features
+    steps = model_config.steps
+    recurrent_batch_norm = model_config.placement == "cell" and model_config.norm == "batch"
+    parameters, width = 0, pixels // steps
     for units in model_config.units:
-        # kernels and bias, plus the cell's LayerNorm gains (at most 2 per gate unit + 2 per unit)
+        # kernels and bias, plus the cell's norm gains (at most 2 per gate unit + 2 per unit)
         parameters += gates * units * (width + units + 3) + 2 * units
+        if recurrent_batch_norm:  # a moving mean and variance per step of its three terms
+            parameters += 2 * steps * (2 * gates + 1) * units
         width = units
     parameters += norm_weights(model_config, sum(model_config.units))
     parameters += dense_count([width, classes])

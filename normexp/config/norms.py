@@ -27,6 +27,12 @@ the CNN's head, ``conv`` (batch, height, width, channels) in the CNN, and
   channel, over the pixels; conv only (on a feature vector it would zero everything).
 * ``rms``    (RMSNormalization): ``y = gamma * h / sqrt(mean(h^2) + eps)``, over the
   last axis; no shift (Zhang & Sennrich, 2019).
+* In a recurrent cell (``placement: cell``, rnn only): ``layer`` is Ba et al.'s
+  LayerNorm of the gates' input and recurrent pre-activations and the cell state
+  (``normexp.models.recurrent_cell``, any cell); ``batch`` is Cooijmans et al.'s
+  recurrent BatchNorm of the same three terms, statistics per time step over
+  the batch, moving averages per time step (``normexp.models.recurrent_batch_norm``,
+  LSTM only).
 * ``batch_scratch``, ``layer_scratch``: the same math written out in
   ``normexp.models.layers`` and tested against Keras' layers.
 * ``none``: no layer.
@@ -39,6 +45,7 @@ import dataclasses
 from normexp.registry import Registry
 
 ALL_FAMILIES = ("mlp", "cnn", "rnn", "transformer")
+CELLS = ("simple", "gru", "lstm")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +55,8 @@ class Norm:
     ``shift_argument`` is the constructor keyword that switches the shift off
     (``center``), or None when the layer never has one. ``conv`` overrides the
     class and default arguments on image tensors. ``families`` lists the model
-    families it applies to; ``in_cell`` says it can sit inside a recurrent cell.
+    families it applies to; ``in_cell`` names the recurrent cells it can sit inside
+    (``placement: cell``) and ``cell_args`` the ``norm_args`` its in-cell form takes.
     ``scratch`` marks the from-scratch layers of ``normexp.models.layers``.
     """
 
@@ -57,7 +65,8 @@ class Norm:
     defaults: dict = dataclasses.field(default_factory=dict)
     conv: tuple | None = None           # (layer_class, defaults) for conv tensors
     families: tuple = ALL_FAMILIES
-    in_cell: bool = False
+    in_cell: tuple = ()
+    cell_args: tuple = ()
     scratch: bool = False
 
     def has_shift(self, norm_args):
@@ -74,9 +83,13 @@ class Norm:
 
 NORMS = Registry("norm")
 NORMS.register("none", Norm(None))
-NORMS.register("batch", Norm("BatchNormalization", "center"))
+# In the cell, BN is recurrent BN (Cooijmans et al. 2016), written for the LSTM only;
+# initial_gain is its gamma's start (0.1, the paper's recommendation).
+NORMS.register("batch", Norm("BatchNormalization", "center", in_cell=("lstm",),
+                             cell_args=("epsilon", "momentum", "initial_gain")))
 NORMS.register("layer", Norm("LayerNormalization", "center",
-                             conv=("GroupNormalization", {"groups": 1}), in_cell=True))
+                             conv=("GroupNormalization", {"groups": 1}), in_cell=CELLS,
+                             cell_args=("epsilon",)))
 NORMS.register("group", Norm("GroupNormalization", "center", families=("mlp", "cnn")))
 NORMS.register("instance", Norm("GroupNormalization", "center", {"groups": -1},
                                 families=("cnn",)))

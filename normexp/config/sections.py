@@ -9,7 +9,7 @@ import math
 
 from normexp.backends import SUPPORTED
 from normexp.config.datasets import DATASETS, train_size
-from normexp.config.families import MlpConfig, ModelSection
+from normexp.config.families import FAMILIES, MlpConfig, ModelSection
 from normexp.config.optimizers import OPTIMIZERS, schedule_problem
 from normexp.config.schema import field, in_registry, one_of, positive, unknown_key_problem
 from normexp.errors import ConfigError
@@ -205,12 +205,13 @@ def check_reference(variant, metrics, names, path):
 
 
 # Fields added after runs were published. While at their default they are left out of a
-# run's fingerprint, so that stores written before the field existed stay valid.
-# Fields added after runs were first published count in a fingerprint only when they
-# differ from their default, so those stored runs keep their fingerprints.
+# run's fingerprint, so that stores written before the field existed keep their fingerprints
+# and stay complete. LATER_FIELDS are compared with the default run's (an MLP's) values;
+# LATER_FAMILY_FIELDS, added to one family's model section, with that family's defaults.
 LATER_FIELDS = {"model": ("family", "dropout_position", "kernel_initializer",
                           "output_kernel_initializer"),
                 "train": ("probes", "backend"), "data": ("train_examples",)}
+LATER_FAMILY_FIELDS = {"rnn": ("steps",)}
 
 
 def fingerprint_view(settings_dict):
@@ -221,6 +222,12 @@ def fingerprint_view(settings_dict):
         for name in names:
             if view[section].get(name) == defaults[section][name]:
                 view[section].pop(name, None)
+    family = view["model"].get("family", "mlp")
+    if family in LATER_FAMILY_FIELDS:
+        family_defaults = json_ready(dataclasses.asdict(FAMILIES.get(family).config_class()))
+        for name in LATER_FAMILY_FIELDS[family]:
+            if view["model"].get(name) == family_defaults[name]:
+                view["model"].pop(name, None)
     return view
 
 

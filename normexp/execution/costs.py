@@ -18,6 +18,7 @@ FAMILY_COSTS = {
 # Weights of the measured models (bench_cost_model.py). For the dense families a step's work
 # grows with the weights, so a bigger MLP or transformer costs proportionally more.
 MEASURED_WEIGHTS = {"mlp": 110154, "transformer": 54602}
+MEASURED_STEPS = 28     # the measured RNN reads the image as 28 rows
 
 
 def estimated_cost(spec):
@@ -35,7 +36,10 @@ def estimated_cost(spec):
 
 
 def size_factor(model_config):
-    """How many times the measured model's weights this dense model has (at least 1)."""
+    """How many times the measured model's weights this dense model has (at least 1); for
+    the RNN, how many times the measured 28 steps its sequence has (a step is sequential)."""
+    if model_config.family == "rnn":
+        return model_config.steps / MEASURED_STEPS
     measured = MEASURED_WEIGHTS.get(model_config.family)
     if measured is None:
         return 1.0

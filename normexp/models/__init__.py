@@ -6,9 +6,10 @@ per ``model.family``) lives in ``normexp.config.families``.
 
 * ``mlp`` (``mlp.py``): the article's fully connected network;
 * ``cnn`` (``cnn.py``): Conv2D blocks then a dense head;
-* ``rnn`` (``rnn.py``): the image read row by row, 28 steps of 28 features;
+* ``rnn`` (``rnn.py``): the image read row by row as ``steps`` steps (28 rows by default);
 * ``layers.py``: from-scratch BatchNormalization and LayerNormalization;
   ``recurrent_cell.py``: the LayerNorm-inside-the-cell recurrent cell;
+  ``recurrent_batch_norm.py``: recurrent BatchNorm in an LSTM, statistics per time step;
 * ``norms.py``: norm layers from the norm registry (``normexp.config.norms``);
 * ``lowering.py``: convolutions and poolings as matmuls and reshapes, for XLA.
 

@@ -1,19 +1,25 @@
-"""The ``rnn`` family: the image read row by row, from an ``RnnConfig``.
+"""The ``rnn`` family: the image read as a sequence, from an ``RnnConfig``.
 
-Shape: the (batch, 28, 28) image is a sequence of 28 time steps of 28
-features; ``[recurrent layer] × len(units) → Dense(10, softmax)``. Every layer
-but the last returns its whole output sequence; the last returns its final
-output. The cell is Keras' ``SimpleRNN``, ``GRU`` or ``LSTM``, or, with
-``placement: cell``, ``LayerNormRecurrentCell`` (LayerNorm inside the
-recurrence). With ``placement: after`` the norm layer sits between stacked
-recurrent layers; on a (batch, time, features) tensor it acts on every time
-step: LayerNorm per example and step over the features, BatchNorm per feature
-with statistics shared over the batch and all time steps.
+Shape: the (batch, 28, 28) image is a sequence of ``steps`` time steps of
+``784 / steps`` pixels, read row by row (28 steps: one row each, the default;
+196 steps: four pixels each, a row taking seven steps); ``[recurrent layer] ×
+len(units) → Dense(10, softmax)``. Every layer but the last returns its whole
+output sequence; the last returns its final output. The cell is Keras'
+``SimpleRNN``, ``GRU`` or ``LSTM``; with ``placement: cell`` the norm sits inside
+the recurrence: LayerNorm in ``LayerNormRecurrentCell`` (Ba et al. 2016), or
+BatchNorm with statistics per time step in ``BatchNormLSTM`` (Cooijmans et al.
+2016). With ``placement: after`` the norm layer sits between stacked recurrent
+layers; on a (batch, time, features) tensor it acts on every time step:
+LayerNorm per example and step over the features, BatchNorm per feature with
+statistics shared over the batch and all time steps.
 """
+
+import math
 
 import keras
 
 from normexp.models.norms import build_norm
+from normexp.models.recurrent_batch_norm import BatchNormLSTM
 from normexp.models.recurrent_cell import LayerNormRecurrentCell
 
 
@@ -22,6 +28,11 @@ CELL_LAYERS = {"simple": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
 
 def build(model_config, input_shape=(28, 28), classes=10):
     layers = [keras.Input(shape=input_shape)]
+    if model_config.steps != input_shape[0]:
+        # Row-major: consecutive pixels of a row form a step (28 rows → 28 steps needs none,
+        # so row-by-row models stay exactly as they were built before steps existed).
+        pixels = math.prod(input_shape) // model_config.steps
+        layers.append(keras.layers.Reshape((model_config.steps, pixels), name="steps"))
     last = len(model_config.units)
     for index, units in enumerate(model_config.units, start=1):
         layers.append(recurrent_layer(model_config, units, index, sequences=index < last))
@@ -39,6 +50,10 @@ def build(model_config, input_shape=(28, 28), classes=10):
 
 def recurrent_layer(model_config, units, index, sequences):
     name = f"{model_config.cell}_{index}"
+    if model_config.placement == "cell" and model_config.norm == "batch":
+        return BatchNormLSTM(units, model_config.steps, model_config.activation,
+                             return_sequences=sequences, name=name,
+                             **dict(model_config.norm_args))
     if model_config.placement == "cell" and model_config.norm != "none":
         epsilon = dict(model_config.norm_args).get("epsilon", 1e-3)
         cell = LayerNormRecurrentCell(model_config.cell, units, model_config.activation,

@@ -73,12 +73,23 @@ def test_mlp_fingerprint_does_not_change_with_families(tmp_path):
     ({"family": "rnn", "norm": "group"}, "model.norm", "does not apply to family 'rnn'"),
     ({"family": "cnn", "norm": "batch", "placement": "cell"}, "model.placement",
      "must be one of: after, before for family 'cnn'"),
-    ({"family": "rnn", "norm": "batch", "placement": "cell"}, "model.norm",
-     "'batch' cannot sit inside the recurrent cell"),
+    ({"family": "rnn", "norm": "rms", "placement": "cell"}, "model.norm",
+     "'rms' cannot sit inside the recurrent cell (placement: cell allows: batch, layer)"),
+    ({"family": "rnn", "cell": "gru", "norm": "batch", "placement": "cell"}, "model.cell",
+     "'batch' inside the cell is written for: lstm; got 'gru'"),
+    ({"family": "rnn", "norm": "batch", "placement": "cell", "norm_args": {"center": False}},
+     "model.norm_args.center", "'batch' in the cell takes: epsilon, momentum, initial_gain"),
+    ({"family": "rnn", "norm": "batch", "placement": "cell", "norm_args": {"momentum": 1.5}},
+     "model.norm_args.momentum", "must be in [0, 1), got 1.5"),
+    ({"family": "rnn", "norm": "batch", "placement": "cell", "norm_args": {"epsilon": "x"}},
+     "model.norm_args.epsilon", "must be a number, got 'x'"),
+    ({"family": "rnn", "steps": 49}, "model.steps",
+     "must be one of 1, 2, 4, 7, 14, 28, 56, 112, 196, 392, 784"),
+    ({"family": "rnn", "steps": 0}, "model.steps", "784 / steps pixels"),
     ({"family": "rnn", "norm": "layer", "placement": "after", "units": [16]},
      "model.placement", "between stacked recurrent layers, but units has one layer"),
     ({"family": "rnn", "norm": "layer", "placement": "cell", "norm_args": {"momentum": 0.9}},
-     "model.norm_args.momentum", "the cell's LayerNorm takes: epsilon"),
+     "model.norm_args.momentum", "'layer' in the cell takes: epsilon"),
     ({"family": "rnn", "cell": "lstn"}, "model.cell", "must be one of: simple, gru, lstm"),
 ])
 def test_family_misuse_names_the_field(tmp_path, model, field, words):
@@ -86,6 +97,31 @@ def test_family_misuse_names_the_field(tmp_path, model, field, words):
         model_of(tmp_path, model)
     assert error.value.field == field, str(error.value)
     assert words in str(error.value)
+
+
+def test_rnn_steps_default_to_rows_and_keep_published_fingerprints(tmp_path):
+    """Stores published before model.steps existed (rnn_norms) stay complete: at its default
+    (28 rows) the field is left out of the fingerprint; another length changes it."""
+    import hashlib
+    import json
+
+    from normexp.config.sections import settings_to_dict
+
+    rows = load_study(write_config(tmp_path, with_model({"family": "rnn"}), "a.yaml")).runs[0]
+    explicit = load_study(write_config(tmp_path, with_model({"family": "rnn", "steps": 28}),
+                                       "b.yaml")).runs[0]
+    pieces = load_study(write_config(tmp_path, with_model({"family": "rnn", "steps": 196}),
+                                     "c.yaml")).runs[0]
+    assert rows.settings.model.steps == 28 and pieces.settings.model.steps == 196
+    old = settings_to_dict(rows.settings)
+    old["model"].pop("steps")
+    old["train"].pop("probes")
+    old["data"].pop("dir")
+    old["data"].pop("train_examples")
+    old["seed"] = rows.seed
+    assert rows.fingerprint() == hashlib.sha256(
+        json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]
+    assert explicit.fingerprint() == rows.fingerprint() != pieces.fingerprint()
 
 
 def test_misuse_inside_a_variant_names_the_variant(tmp_path):

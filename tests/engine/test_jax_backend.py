@@ -64,6 +64,9 @@ VARIANTS = [
                                  "dense": [16], "norm": "batch", "placement": "before"}},
     {"name": "rnn_ln_cell", "model": {"family": "rnn", "hidden": None, "cell": "gru",
                                       "units": [16], "norm": "layer", "placement": "cell"}},
+    {"name": "rnn_bn_cell", "model": {"family": "rnn", "hidden": None, "units": [8],
+                                      "steps": 56, "norm": "batch", "placement": "cell",
+                                      "norm_args": {"momentum": 0.5}}},
     {"name": "transformer_post", "model": {"family": "transformer", "hidden": None,
                                            "depth": 1, "width": 16, "placement": "post"}},
 ]
@@ -103,7 +106,9 @@ def test_fast_and_fit_train_the_same_model_on_jax(tmp_path, tiny_data_dir):
         assert result["outputs"] < 1e-4, (variant, result)
         for fast, fit in zip(*result["loss"]):
             assert fast == pytest.approx(fit, abs=1e-4), variant
-    assert results["mlp_bn"]["weights"] < 1e-4
+    # Moving statistics included: BN's, and recurrent BN's per-step ones, assigned after
+    # its loop over time.
+    assert results["mlp_bn"]["weights"] < 1e-4 and results["rnn_bn_cell"]["weights"] < 1e-4
     assert results["mlp_bn"]["val_accuracy"] > 0.5          # it learned; chance is 0.1
     assert results["run"]["status"] == "complete" and results["run"]["device"] == "CPU"
     assert results["run"]["learning_rate"][0] == pytest.approx(0.01)   # warmup over

@@ -66,6 +66,31 @@ def test_fast_and_fit_engines_reach_the_same_weights(tmp_path, mnist_2000_dir, n
         assert fast_history[metric] == pytest.approx(fit_history[metric], abs=1e-4), metric
 
 
+def test_recurrent_batch_norm_keeps_its_moving_averages_in_the_fast_engine(tmp_path,
+                                                                          tiny_data_dir):
+    # Recurrent BN assigns its per-step moving averages after its own scan over time, inside
+    # the layer's call; the fast engine's compiled epoch must keep those assignments as
+    # model.fit does. 512 images / 64 = 8 updates per epoch, 2 epochs; momentum 0.5 so
+    # that the averages move far from their start (mean 0, variance 1) in 16 updates.
+    data = copy.deepcopy(TINY_STUDY)
+    data.update(seeds=[0], variants=[{"name": "v"}], report={})
+    data["train"] = {"epochs": 2, "batch_size": 64,
+                     "optimizer": {"name": "adam", "learning_rate": 0.001}}
+    data["model"] = {"family": "rnn", "cell": "lstm", "units": [8], "steps": 56,
+                     "norm": "batch", "placement": "cell", "norm_args": {"momentum": 0.5}}
+    spec = load_study(write_config(tmp_path, data)).runs[0]
+    fast, fast_history = trained_engine(FastEngine, spec, tiny_data_dir)
+    fit, fit_history = trained_engine(FitEngine, spec, tiny_data_dir)
+    moving = fast.model.get_layer("lstm_1").moving_statistics()
+    assert len(moving) == len(fast.model.non_trainable_variables) == 6
+    assert all(variable.shape[0] == 56 for variable in moving.values())   # one row per step
+    assert np.abs(moving["cell_variance"].numpy() - 1).max() > 0.1
+    for left, right in zip(fast.model.variables, fit.model.variables):
+        np.testing.assert_allclose(left.numpy(), right.numpy(), rtol=0, atol=1e-4,
+                                   err_msg=left.path)
+    assert fast_history["val_accuracy"] == pytest.approx(fit_history["val_accuracy"], abs=1e-4)
+
+
 def indexed_data_dir(folder, count=96):
     """Images whose first pixel is their own index, so a batch tells which examples it holds."""
     images = np.zeros((count, 28, 28), np.uint8)

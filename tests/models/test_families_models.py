@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 
+from normexp.config import model_size
 from normexp.config.study import load_study
 from normexp.models import build_model, parameter_counts
 from normexp.config.families import CnnConfig, RnnConfig
@@ -78,6 +79,34 @@ def test_rnn_with_layer_norm_in_the_cell_uses_the_custom_cell():
     assert layer_classes(model) == ["RNN", "RNN", "Dense"]
     assert type(model.layers[0].cell).__name__ == "LayerNormRecurrentCell"
     assert model(IMAGES).shape == (6, 10)
+
+
+def test_rnn_reads_pieces_of_rows_as_steps():
+    # 196 steps of 4 pixels: step k holds pixels 4k..4k+3 of the image in row-major order,
+    # so a row is seven steps.
+    model = build_model(RnnConfig(units=(4,), steps=196))
+    assert layer_classes(model) == ["Reshape", "LSTM", "Dense"]
+    assert model.layers[0].output.shape == (None, 196, 4)
+    sequence = np.asarray(model.layers[0](IMAGES))
+    np.testing.assert_array_equal(sequence[:, 7], IMAGES[:, 1, :4])
+    np.testing.assert_array_equal(sequence[:, 13], IMAGES[:, 1, 24:])
+
+
+def test_rnn_with_batch_norm_in_the_cell_keeps_statistics_per_step():
+    config = RnnConfig(units=(8, 4), norm="batch", placement="cell", steps=56,
+                       norm_args={"momentum": 0.9, "initial_gain": 0.5})
+    model = build_model(config)
+    assert layer_classes(model) == ["Reshape", "BatchNormLSTM", "BatchNormLSTM", "Dense"]
+    first = model.layers[1]
+    assert (first.momentum, first.initial_gain, first.steps) == (0.9, 0.5, 56)
+    assert model(IMAGES).shape == (6, 10)
+    trainable, frozen = parameter_counts(model)
+    # Per layer: 4 gates × units × (inputs + units + bias + 2 gains) + cell gain and shift;
+    # frozen: a moving mean and variance for each of 56 steps of 4u + 4u + u statistics.
+    assert trainable == (4 * 8 * (14 + 8 + 3) + 2 * 8) + (4 * 4 * (8 + 4 + 3) + 2 * 4) + 4 * 10 + 10
+    assert frozen == 2 * 56 * 9 * (8 + 4)
+    # Known before building, as for every family (an upper bound: 4 per unit for any norm).
+    assert 0 <= model_size.parameter_count(config) - (trainable + frozen) <= 4 * (8 + 4)
 
 
 # (model, epochs, batch size): the recurrent models need more updates on the tiny images.
