@@ -116,6 +116,7 @@ def test_rnn_steps_default_to_rows_and_keep_published_fingerprints(tmp_path):
     old = settings_to_dict(rows.settings)
     old["model"].pop("steps")
     old["train"].pop("probes")
+    old["train"].pop("backend")
     old["data"].pop("dir")
     old["data"].pop("train_examples")
     old["seed"] = rows.seed
