@@ -206,7 +206,7 @@ def check_reference(variant, metrics, names, path):
 # LATER_FAMILY_FIELDS, added to one family's model section, with that family's defaults.
 LATER_FIELDS = {"model": ("family", "dropout_position", "kernel_initializer"),
                 "train": ("probes",), "data": ("train_examples",)}
-LATER_FAMILY_FIELDS = {"rnn": ("steps",)}
+LATER_FAMILY_FIELDS = {"rnn": ("steps", "pixels")}
 
 
 def fingerprint_view(settings_dict):
