@@ -21,6 +21,7 @@ POOLINGS = ("max", "average", "none")
 # Sequence lengths that read every step from one row: whole rows (1 to 28 steps of 28 to
 # 784 pixels) or equal pieces of a row (56 to 784 steps of 14 to 1 pixels).
 ROW_ALIGNED_STEPS = (1, 2, 4, 7, 14, 28, 56, 112, 196, 392, 784)
+PIXEL_RANGES = ("unit", "centered")
 
 
 def dropout_check(value):
@@ -185,7 +186,9 @@ class RnnConfig(CommonModel):
     """The image as a sequence: ``[recurrent layer] × len(units) → Dense(10, softmax)``.
 
     ``steps`` time steps of ``784 / steps`` pixels each, read row by row (28: one
-    row a step; 196: four pixels a step). ``placement: cell`` puts the norm inside
+    row a step; 196: four pixels a step). ``pixels: centered`` reads pixel − 0.5
+    instead of the pixel in [0, 1], so a blank stretch of the image is not an
+    all-zero input (LayerNorm's singular point). ``placement: cell`` puts the norm inside
     the recurrence: LayerNorm of the pre-activations at every step (any cell, Ba
     et al. 2016) or recurrent BatchNorm with statistics per time step (LSTM,
     Cooijmans et al. 2016); ``placement: after`` puts the norm between stacked
@@ -197,6 +200,7 @@ class RnnConfig(CommonModel):
     cell: str = field("lstm", one_of(*CELLS))
     units: tuple[int, ...] = field((64,), positive_items)
     steps: int = field(IMAGE_SIZE, row_aligned)
+    pixels: str = field("unit", one_of(*PIXEL_RANGES))
 
     PLACEMENTS = ("after", "cell")
 

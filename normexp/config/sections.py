@@ -211,7 +211,7 @@ def check_reference(variant, metrics, names, path):
 LATER_FIELDS = {"model": ("family", "dropout_position", "kernel_initializer",
                           "output_kernel_initializer"),
                 "train": ("probes", "backend"), "data": ("train_examples",)}
-LATER_FAMILY_FIELDS = {"rnn": ("steps",)}
+LATER_FAMILY_FIELDS = {"rnn": ("steps", "pixels")}
 
 
 def fingerprint_view(settings_dict):

@@ -2,7 +2,8 @@
 
 Shape: the (batch, 28, 28) image is a sequence of ``steps`` time steps of
 ``784 / steps`` pixels, read row by row (28 steps: one row each, the default;
-196 steps: four pixels each, a row taking seven steps); ``[recurrent layer] ×
+196 steps: four pixels each, a row taking seven steps), each pixel in [0, 1] or,
+with ``pixels: centered``, pixel − 0.5; ``[recurrent layer] ×
 len(units) → Dense(10, softmax)``. Every layer but the last returns its whole
 output sequence; the last returns its final output. The cell is Keras'
 ``SimpleRNN``, ``GRU`` or ``LSTM``; with ``placement: cell`` the norm sits inside
@@ -28,6 +29,11 @@ CELL_LAYERS = {"simple": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
 
 def build(model_config, input_shape=(28, 28), classes=10):
     layers = [keras.Input(shape=input_shape)]
+    if model_config.pixels == "centered":
+        # Blank pixels become −0.5, not 0: LayerNorm of an all-zero vector has a gradient of
+        # gain / sqrt(epsilon) (31.6 with Keras' epsilon 1e-3), which compounds over a blank
+        # stretch of steps; 25 blank steps of 4 pixels overflow float32.
+        layers.append(keras.layers.Rescaling(1.0, offset=-0.5, name="center"))
     if model_config.steps != input_shape[0]:
         # Row-major: consecutive pixels of a row form a step (28 rows → 28 steps needs none,
         # so row-by-row models stay exactly as they were built before steps existed).

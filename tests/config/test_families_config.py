@@ -86,6 +86,7 @@ def test_mlp_fingerprint_does_not_change_with_families(tmp_path):
     ({"family": "rnn", "steps": 49}, "model.steps",
      "must be one of 1, 2, 4, 7, 14, 28, 56, 112, 196, 392, 784"),
     ({"family": "rnn", "steps": 0}, "model.steps", "784 / steps pixels"),
+    ({"family": "rnn", "pixels": "centred"}, "model.pixels", "must be one of: unit, centered"),
     ({"family": "rnn", "norm": "layer", "placement": "after", "units": [16]},
      "model.placement", "between stacked recurrent layers, but units has one layer"),
     ({"family": "rnn", "norm": "layer", "placement": "cell", "norm_args": {"momentum": 0.9}},
@@ -100,8 +101,9 @@ def test_family_misuse_names_the_field(tmp_path, model, field, words):
 
 
 def test_rnn_steps_default_to_rows_and_keep_published_fingerprints(tmp_path):
-    """Stores published before model.steps existed (rnn_norms) stay complete: at its default
-    (28 rows) the field is left out of the fingerprint; another length changes it."""
+    """Stores published before model.steps and model.pixels existed (rnn_norms) stay
+    complete: at their defaults (28 rows, pixels in [0, 1]) the fields are left out of the
+    fingerprint; other values change it."""
     import hashlib
     import json
 
@@ -112,9 +114,13 @@ def test_rnn_steps_default_to_rows_and_keep_published_fingerprints(tmp_path):
                                        "b.yaml")).runs[0]
     pieces = load_study(write_config(tmp_path, with_model({"family": "rnn", "steps": 196}),
                                      "c.yaml")).runs[0]
+    centered = load_study(write_config(tmp_path, with_model({"family": "rnn",
+                                                             "pixels": "centered"}),
+                                       "d.yaml")).runs[0]
     assert rows.settings.model.steps == 28 and pieces.settings.model.steps == 196
     old = settings_to_dict(rows.settings)
     old["model"].pop("steps")
+    old["model"].pop("pixels")
     old["train"].pop("probes")
     old["train"].pop("backend")
     old["data"].pop("dir")
@@ -123,6 +129,7 @@ def test_rnn_steps_default_to_rows_and_keep_published_fingerprints(tmp_path):
     assert rows.fingerprint() == hashlib.sha256(
         json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]
     assert explicit.fingerprint() == rows.fingerprint() != pieces.fingerprint()
+    assert centered.fingerprint() not in (rows.fingerprint(), pieces.fingerprint())
 
 
 def test_misuse_inside_a_variant_names_the_variant(tmp_path):

@@ -92,6 +92,14 @@ def test_rnn_reads_pieces_of_rows_as_steps():
     np.testing.assert_array_equal(sequence[:, 13], IMAGES[:, 1, 24:])
 
 
+def test_centered_pixels_take_half_off_every_pixel():
+    model = build_model(RnnConfig(units=(4,), steps=196, pixels="centered"))
+    assert layer_classes(model)[:2] == ["Rescaling", "Reshape"]
+    sequence = np.asarray(model.layers[1](model.layers[0](IMAGES)))
+    np.testing.assert_allclose(sequence[:, 7], IMAGES[:, 1, :4] - 0.5, atol=1e-7)
+    assert layer_classes(build_model(RnnConfig(units=(4,))))[0] == "LSTM"   # unit: as before
+
+
 def test_rnn_with_batch_norm_in_the_cell_keeps_statistics_per_step():
     config = RnnConfig(units=(8, 4), norm="batch", placement="cell", steps=56,
                        norm_args={"momentum": 0.9, "initial_gain": 0.5})
