@@ -74,6 +74,25 @@ def write_config(folder, data, name="study.yaml"):
     return path
 
 
+def fingerprint_before(run, later_model_fields):
+    """The fingerprint ``run`` had before the later-added fields existed: the hash of its
+    settings without them (``later_model_fields`` from the model section; train.probes,
+    train.backend, data.train_examples always), the data folder, plus its seed."""
+    import hashlib
+    import json
+
+    from normexp.config.sections import settings_to_dict
+
+    old = settings_to_dict(run.settings)
+    for name in later_model_fields:
+        old["model"].pop(name)
+    for section, name in (("train", "probes"), ("train", "backend"), ("data", "dir"),
+                          ("data", "train_examples")):
+        old[section].pop(name)
+    old["seed"] = run.seed
+    return hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def run_cli(*args, data_dir=None, cwd=ROOT, timeout=300, **popen):
     """Run ``python run.py ...`` in a subprocess; returns the CompletedProcess."""
     environment = dict(os.environ)

@@ -91,11 +91,10 @@ class InitialStates:
     def can_replay(self, draws):
         """Every variable was recorded, and every random one took its seed from a draw."""
         recorded = {id(variable) for variable, _ in self.record}
+        seeds = [self.seed_of(variable, initializer) for variable, initializer in self.record]
         return (len(self.position) == len(draws)
                 and all(id(variable) in recorded for variable in self.model.variables)
-                and all(self.seed_of(variable, initializer) in self.position
-                        for variable, initializer in self.record
-                        if self.seed_of(variable, initializer) is not None))
+                and all(seed in self.position for seed in seeds if seed is not None))
 
     @staticmethod
     def seed_of(variable, initializer):

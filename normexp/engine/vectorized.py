@@ -84,15 +84,12 @@ class VectorizedEpochs:
         return max(1, EVALUATED_AT_ONCE // seeds)
 
     def evaluate(self, x, y):
-        """Per-seed mean loss and accuracy in inference mode, with the single engine's loss."""
-        losses, correct, chunk = 0.0, 0.0, self.chunk_examples()
-        for start in range(0, len(x), chunk):
-            probabilities = self.probabilities(x[start:start + chunk])
-            labels = np.asarray(y[start:start + chunk])
-            losses = losses + np.array([float(self.single.loss(labels, seed)) * len(labels)
-                                        for seed in probabilities])
-            correct = correct + (probabilities.argmax(axis=-1) == labels).sum(axis=1)
-        return losses / len(x), correct / len(x)
+        """Per-seed mean loss and accuracy in inference mode, with the single engine's loss,
+        and the probabilities they came from (seeds, examples, classes)."""
+        probabilities, labels = self.probabilities(x), np.asarray(y)
+        losses = np.array([float(self.single.loss(labels, seed)) for seed in probabilities])
+        accuracies = (probabilities.argmax(axis=-1) == labels).mean(axis=1)
+        return losses, accuracies, probabilities
 
     def seed_state(self, index):
         """Seed ``index``'s weights and optimizer state, written into the template model."""
@@ -129,7 +126,8 @@ def train_seeds(specs, data_dir=None, on_epoch=None):
     for epoch in range(1, settings.train.epochs + 1):
         epoch_started = time.perf_counter()
         losses, accuracies = program.train_epoch(np.stack([next(order) for order in orders]))
-        val_losses, val_accuracies = program.evaluate(splits.x_val, splits.y_val)
+        val_losses, val_accuracies, val_probabilities = program.evaluate(splits.x_val,
+                                                                         splits.y_val)
         seconds = time.perf_counter() - epoch_started
         optimizer = program.seed_state(0)[1]   # every lane has taken the same steps
         for index, spec in enumerate(specs):
@@ -142,7 +140,7 @@ def train_seeds(specs, data_dir=None, on_epoch=None):
             trainer.record_rate(histories[index], optimizer)
             if not np.isfinite(losses[index]):
                 diverged[index] = epoch
-    predicted = program.probabilities(splits.x_val).argmax(axis=-1)   # every seed at once
+    predicted = val_probabilities.argmax(axis=-1)   # the last epoch's pass, every seed
     return [result(program, index, spec, histories[index], diverged[index], predicted[index],
                    splits, started) for index, spec in enumerate(specs)]
 
