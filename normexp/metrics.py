@@ -48,7 +48,8 @@ CLAIM_METRICS = {
                                         100, "pp", "bn_statistics"),
     "loss": ClaimMetric("final training loss"),
     "val_loss": ClaimMetric("final validation loss"),
-    "epochs_to_target": ClaimMetric("first epoch reaching the target accuracy", 1, "epochs"),
+    "epochs_to_target": ClaimMetric("first epoch reaching the target accuracy (one past the "
+                                    "last epoch for a seed that never does)", 1, "epochs"),
     "seconds_per_epoch": ClaimMetric("median seconds per epoch after the first", 1, "s"),
     "inference_seconds_per_example": ClaimMetric("median inference time per example (batches "
                                                  "of 10,000, fast engine)", 1e6, "µs"),

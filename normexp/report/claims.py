@@ -63,7 +63,13 @@ def seed_values(condition, metric):
         train = "accuracy" if metric == "generalization_gap" else "probe_train_accuracy"
         return [fit - val for fit, val in zip(condition.per_seed[train],
                                               condition.per_seed["val_accuracy"])]
-    return list(condition.per_seed.get(metric) or [math.nan] * len(condition.seeds))
+    values = list(condition.per_seed.get(metric) or [math.nan] * len(condition.seeds))
+    if metric == "epochs_to_target" and condition.seeds:
+        # A seed that never reaches the target counts as one epoch past its run: dropping it
+        # would judge the slower arm on its fastest seeds only.
+        past_the_end = condition.curves["val_accuracy"].shape[1] + 1
+        values = [past_the_end if math.isnan(value) else value for value in values]
+    return values
 
 
 def paired_values(condition, metric, other_metric):

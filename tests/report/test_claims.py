@@ -170,3 +170,14 @@ def test_decide_with_margin():
     assert claims.decide(equal, -0.005, 0.004) == "supported"
     assert claims.decide(equal, 0.02, 0.05) == "contradicted"
     assert claims.decide(equal, -0.002, 0.03) is None
+
+
+def test_a_seed_that_never_reaches_the_target_counts_one_epoch_past_the_run():
+    """Dropping it would judge the slow arm on its fastest seeds: here, 2 of 3 seeds never
+    reach the target in 4 epochs, and the third reaches it at epoch 1."""
+    from normexp.report.condition_data import Condition
+    condition = Condition("slow", "slow", seeds=[0, 1, 2],
+                          per_seed={"epochs_to_target": [1.0, float("nan"), float("nan")]},
+                          curves={"val_accuracy": np.zeros((3, 4))})
+    assert claims.values_of(condition, "epochs_to_target") == [1.0, 5, 5]
+    assert claims.values_of(condition, "val_accuracy") == []
