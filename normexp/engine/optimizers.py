@@ -12,6 +12,10 @@ def build_optimizer(optimizer_config, updates=None):
     class_name = OPTIMIZERS.get(optimizer_config["name"])
     kwargs = {key: value for key, value in optimizer_config.items()
               if key not in ("name", "schedule")}
+    rate = kwargs.get("learning_rate")
+    if isinstance(rate, int) and not isinstance(rate, bool):
+        # YAML reads `learning_rate: 1` as an int, which Keras refuses.
+        kwargs["learning_rate"] = float(rate)
     if "schedule" in optimizer_config:
         kwargs["learning_rate"] = learning_rate_schedule(
             optimizer_config["schedule"], kwargs.get("learning_rate", 0.001), updates)

@@ -45,6 +45,14 @@ def test_every_registered_optimizer_builds_a_keras_optimizer_that_descends(name)
     assert int(optimizer.iterations.numpy()) == 1
 
 
+def test_a_whole_number_learning_rate_from_yaml_is_accepted():
+    """``learning_rate: 1`` reads as an int, which Keras' optimizers refuse."""
+    from normexp.engine.optimizers import build_optimizer
+
+    optimizer = build_optimizer({"name": "sgd", "learning_rate": 3})
+    assert float(optimizer.learning_rate) == 3.0
+
+
 @pytest.mark.parametrize("name", ACTIVATIONS.names())
 def test_every_registered_activation_is_a_keras_activation(name):
     import keras
