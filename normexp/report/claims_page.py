@@ -57,7 +57,22 @@ def judge_folders(folders):
         for entry in claims.judge_study(claim_list, conditions, record["name"]):
             entry.folder = path.parent
             judged.append(entry)
+    refuse_repeated_ids(judged)
     return claims.verdicts(sorted(judged, key=lambda entry: natural_key(entry.claim["id"])))
+
+
+def refuse_repeated_ids(judged):
+    """One id, one row: a claim moved to another study whose old study still lists it (a
+    report not rebuilt since) would otherwise be judged twice, in one family."""
+    seen = {}
+    for entry in judged:
+        identifier = entry.claim["id"]
+        if identifier in seen:
+            raise StoreError(
+                f"{entry.folder / 'study.json'}: claim id {identifier!r} is also claimed by "
+                f"{seen[identifier] / 'study.json'}; each id must be judged in one study "
+                f"(rebuild a moved claim's old study with --report-only)")
+        seen[identifier] = entry.folder
 
 
 def write_family_files(folders, page):

@@ -181,3 +181,15 @@ def test_a_seed_that_never_reaches_the_target_counts_one_epoch_past_the_run():
                           curves={"val_accuracy": np.zeros((3, 4))})
     assert claims.values_of(condition, "epochs_to_target") == [1.0, 5, 5]
     assert claims.values_of(condition, "val_accuracy") == []
+
+
+def test_a_claim_id_judged_in_two_studies_is_one_line_exit_2(tmp_path, capsys):
+    values = {(variant, batch): [0.9 + 0.001 * seed for seed in range(5)]
+              for variant in ("no_norm", "bn_after") for batch in (8, 64)}
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = stored_study(tmp_path / "first", [claim(id="7")], values)
+    second = stored_study(tmp_path / "second", [claim(id="7")], values)
+    assert claims_page.main([str(first), str(second)]) == 2
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1 and "claim id '7' is also claimed by" in error
