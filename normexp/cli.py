@@ -22,7 +22,7 @@ backends.selected()  # before anything imports Keras: it reads KERAS_BACKEND onc
 
 from normexp.config.study import load_study, select_runs, study_record  # noqa: E402
 from normexp.data import datasets  # noqa: E402
-from normexp.errors import BackendError, DataError, NormexpError  # noqa: E402
+from normexp.errors import BackendError, DataError, NormexpError, StudyBusyError  # noqa: E402
 from normexp.execution import interrupts, ray_cluster, runner  # noqa: E402
 from normexp.report import claims_page, seed_planner, study_report  # noqa: E402
 from normexp.store import misclassified_images, run_store, tensorboard_log  # noqa: E402
@@ -185,6 +185,7 @@ def run(args):
     study = load_study(args.config, overrides)
     runs = select_runs(study, args.only)
     if args.report_only:
+        refresh_study_record(study, args.out)
         print(study_report.build_report(args.out, study.name))
         return 0
     if args.plan_seeds:
@@ -207,6 +208,14 @@ def run(args):
     if not args.quiet:
         print(summary)
     return 0
+
+
+def refresh_study_record(study, out):
+    """``--report-only`` shows the config's claims and report settings as edited since the
+    runs trained; while another process trains the study, that process's record stands."""
+    if (Path(out) / study.name / "study.json").exists():
+        with contextlib.suppress(StudyBusyError), run_store.lock_study(out, study.name):
+            run_store.write_study(out, study_record(study))
 
 
 def train(study, runs, args):

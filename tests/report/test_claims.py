@@ -193,3 +193,17 @@ def test_a_claim_id_judged_in_two_studies_is_one_line_exit_2(tmp_path, capsys):
     assert claims_page.main([str(first), str(second)]) == 2
     error = capsys.readouterr().err
     assert len(error.strip().splitlines()) == 1 and "claim id '7' is also claimed by" in error
+
+
+def test_report_only_judges_the_claims_of_the_edited_config(tmp_path):
+    """A claim moved out of a study (its config edited after training) leaves that study's
+    record and report once ``--report-only`` rebuilds it; no run is touched."""
+    values = {(variant, batch): [0.9 + 0.001 * seed for seed in range(5)]
+              for variant in ("no_norm", "bn_after") for batch in (8, 64)}
+    out = stored_study(tmp_path, [claim(id="7")], values)
+    runs_before = sorted(path.stat().st_mtime_ns for path in out.glob("*/runs/*/*/*.json"))
+    edited = write_config(tmp_path, with_claims(claim(id="8")), "edited.yaml")
+    assert cli.main(["--config", str(edited), "--out", str(out), "--report-only"]) == 0
+    assert [entry.claim["id"] for entry in claims_page.judge_folders([out])] == ["8"]
+    assert "| 8 |" in (out / "tiny" / "REPORT.md").read_text()
+    assert sorted(path.stat().st_mtime_ns for path in out.glob("*/runs/*/*/*.json")) == runs_before
