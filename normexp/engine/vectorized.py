@@ -47,8 +47,11 @@ class VectorizedEpochs:
     def __init__(self, specs, splits):
         template = InitialStates(specs[0], len(splits.x_train))
         batch_size = specs[0].settings.train.batch_size
+        # Under vmap Keras' convolutions become slow grouped ones, so this program computes
+        # them as im2col on every device, a GPU included (jax_backend.lowers).
         self.single = jax_backend.CompiledEpochs(template.model, template.optimizer, batch_size,
-                                                 splits.x_train, splits.y_train)
+                                                 splits.x_train, splits.y_train,
+                                                 vectorized=True)
         self.state = stacked(initial_values(template, specs, len(splits.x_train)))
         self._epoch = jax.jit(jax.vmap(self.single._full_batches, in_axes=(0, None, None, 0)))
         self._step = jax.jit(jax.vmap(self.single._one_step, in_axes=(0, 0, 0)))
