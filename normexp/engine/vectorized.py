@@ -30,6 +30,10 @@ from normexp.metrics import TRAINING_METRICS
 
 
 EVALUATED_AT_ONCE = 10000
+# Fewer for a CPU program with im2col convolutions: there a call whose patches outgrow the
+# caches ran 2-3 times slower per image than calls of a few hundred (docs/performance.md,
+# "All seeds at once"); models of matmuls only are faster in large calls, so they keep 10,000.
+CACHED_AT_ONCE = 256
 
 
 def stacked(trees):
@@ -82,9 +86,13 @@ class VectorizedEpochs:
 
     def chunk_examples(self):
         """Examples per inference call: EVALUATED_AT_ONCE in all, shared by the seeds, so a
-        call's activations take the memory of one seed's 10,000 whatever the seed count."""
+        call's activations take the memory of one seed's 10,000 whatever the seed count;
+        CACHED_AT_ONCE for the im2col forms on a CPU."""
         seeds = len(jax.tree.leaves(self.state[0])[0])
-        return max(1, EVALUATED_AT_ONCE // seeds)
+        at_once = EVALUATED_AT_ONCE
+        if self.single.lowered and not jax_backend.on_gpu():
+            at_once = min(at_once, CACHED_AT_ONCE)
+        return max(1, at_once // seeds)
 
     def evaluate(self, x, y):
         """Per-seed mean loss and accuracy in inference mode, with the single engine's loss,

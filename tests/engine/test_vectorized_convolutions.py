@@ -1,6 +1,6 @@
 """The vectorized CNN (JAX): its convolutions run as im2col in training and validation on
 every device, where a single run on a GPU keeps Keras' convolutions, and seed k is still the
-single run of seed k."""
+single run of seed k; on a CPU it validates in calls small enough for the caches."""
 
 import copy
 
@@ -80,3 +80,33 @@ def test_on_a_gpu_each_vectorized_cnn_seed_is_still_its_single_run(tmp_path, tin
     for seed in report["cnn_bn"]:
         assert seed["difference"] < 1e-5 and seed["same_errors"], seed
         assert seed["updates"] == [22, 22] and seed["epochs"] == 2
+
+
+# The CNN's inference calls on a CPU: CACHED_AT_ONCE examples shared by the seeds (im2col's
+# patches stay in the caches), 10,000 on a GPU; both give what one call gives.
+CNN_CALLS = """
+import json, sys
+from normexp.config.study import load_study
+from normexp.data import datasets
+from normexp.engine import jax_backend, vectorized
+
+specs = load_study(sys.argv[1]).runs
+splits = datasets.load("mnist", "test", sys.argv[2])
+program = vectorized.VectorizedEpochs(specs, splits)
+on_a_cpu = program.chunk_examples(), program.evaluate(splits.x_val, splits.y_val)
+jax_backend.on_gpu = lambda: True
+on_a_gpu = program.chunk_examples(), program.evaluate(splits.x_val, splits.y_val)
+print(json.dumps({"chunks": [on_a_cpu[0], on_a_gpu[0]], "validation": [
+    [list(map(float, side)) for side in result[1][:2]] for result in (on_a_cpu, on_a_gpu)]}))
+"""
+
+
+@needs_jax
+def test_a_cnn_validates_in_small_calls_on_a_cpu_with_the_same_numbers(tmp_path, tiny_data_dir):
+    data = copy.deepcopy(TINY_STUDY)
+    data.update(seeds=[0, 1, 2, 3], report={}, variants=[{"name": "cnn", "model": {
+        "family": "cnn", "hidden": None, "filters": [4], "dense": [8], "norm": "batch"}}])
+    result = script_result(CNN_CALLS, write_config(tmp_path, data), tiny_data_dir)
+    assert result["chunks"] == [64, 2500]   # 128 validation images: 2 calls, then 1
+    for small_calls, one_call in zip(*result["validation"]):
+        assert small_calls == pytest.approx(one_call, rel=1e-5)
