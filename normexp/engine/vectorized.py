@@ -31,8 +31,8 @@ from normexp.metrics import TRAINING_METRICS
 
 EVALUATED_AT_ONCE = 10000
 # Fewer for a CPU program with im2col convolutions: there a call whose patches outgrow the
-# caches ran 2-3 times slower per image than calls of a few hundred (docs/performance.md,
-# "All seeds at once"); models of matmuls only are faster in large calls, so they keep 10,000.
+# caches ran about 3 times slower per image than calls of a few hundred (docs/performance.md,
+# "The vectorized CNN"); models of matmuls only are faster in large calls, so keep 10,000.
 CACHED_AT_ONCE = 256
 
 
