@@ -83,6 +83,20 @@ def variable_values(model, optimizer):
             [v.value for v in optimizer.variables])
 
 
+def lowers(model, vectorized):
+    """Whether the compiled program computes ``model``'s convolutions and poolings in
+    ``normexp.models.lowering``'s forms, in training and inference alike.
+
+    On a CPU, always: XLA compiles a convolution's gradients to slow loops there. On a
+    GPU a single run keeps Keras' convolutions, which cuDNN runs fast. A vectorized
+    program lowers on every device: under ``vmap`` a convolution whose kernel has a seed
+    axis becomes one grouped convolution (``feature_group_count`` = seeds), which runs
+    slowly, while im2col's matmul just gains a batch axis (issue 17, on an H200: 16 CNN
+    seeds at 5.9 run-epochs per second with Keras' convolutions, 29.5 with im2col).
+    """
+    return lowering.covers(model) and (vectorized or not on_gpu())
+
+
 def to_unit_float(pixels):
     return jnp.asarray(pixels, jnp.float32) / 255.0
 
@@ -94,18 +108,19 @@ class CompiledEpochs:
     optimizer values); after each call the values are written back into the Keras
     variables, so the model and optimizer hold the trained state between epochs, as
     on TensorFlow. Convolutions and poolings run in ``normexp.models.lowering``'s
-    forms on a CPU, as there. ``train_epoch``, ``evaluate`` and ``predict_classes``
-    behave as ``tensorflow_backend.CompiledEpochs``'.
+    forms where ``lowers`` says so (``vectorized``: the program will be ``vmap``-ed
+    over seeds). ``train_epoch``, ``evaluate`` and ``predict_classes`` behave as
+    ``tensorflow_backend.CompiledEpochs``'.
     """
 
-    def __init__(self, model, optimizer, batch_size, x_train, y_train):
+    def __init__(self, model, optimizer, batch_size, x_train, y_train, vectorized=False):
         self.model, self.optimizer, self.batch_size = model, optimizer, batch_size
         self.loss = keras.losses.SparseCategoricalCrossentropy()
         self.x_train, self.y_train = jnp.asarray(x_train), jnp.asarray(y_train)
         self.full_steps = len(x_train) // batch_size
         optimizer.build(model.trainable_variables)
-        lowered = lowering.covers(model) and not on_gpu()
-        self.call = ((lambda x, training: lowering.forward(model, x, training)) if lowered
+        self.lowered = lowers(model, vectorized)
+        self.call = ((lambda x, training: lowering.forward(model, x, training)) if self.lowered
                      else (lambda x, training: model(x, training=training)))
         self._epoch = jax.jit(self._full_batches)
         self._step = jax.jit(self._one_step)

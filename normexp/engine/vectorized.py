@@ -30,6 +30,10 @@ from normexp.metrics import TRAINING_METRICS
 
 
 EVALUATED_AT_ONCE = 10000
+# Fewer for a CPU program with im2col convolutions: there a call whose patches outgrow the
+# caches ran about 3 times slower per image than calls of a few hundred (docs/performance.md,
+# "The vectorized CNN"); models of matmuls only are faster in large calls, so keep 10,000.
+CACHED_AT_ONCE = 256
 
 
 def stacked(trees):
@@ -47,8 +51,11 @@ class VectorizedEpochs:
     def __init__(self, specs, splits):
         template = InitialStates(specs[0], len(splits.x_train))
         batch_size = specs[0].settings.train.batch_size
+        # Under vmap Keras' convolutions become slow grouped ones, so this program computes
+        # them as im2col on every device, a GPU included (jax_backend.lowers).
         self.single = jax_backend.CompiledEpochs(template.model, template.optimizer, batch_size,
-                                                 splits.x_train, splits.y_train)
+                                                 splits.x_train, splits.y_train,
+                                                 vectorized=True)
         self.state = stacked(initial_values(template, specs, len(splits.x_train)))
         self._epoch = jax.jit(jax.vmap(self.single._full_batches, in_axes=(0, None, None, 0)))
         self._step = jax.jit(jax.vmap(self.single._one_step, in_axes=(0, 0, 0)))
@@ -79,9 +86,13 @@ class VectorizedEpochs:
 
     def chunk_examples(self):
         """Examples per inference call: EVALUATED_AT_ONCE in all, shared by the seeds, so a
-        call's activations take the memory of one seed's 10,000 whatever the seed count."""
+        call's activations take the memory of one seed's 10,000 whatever the seed count;
+        CACHED_AT_ONCE for the im2col forms on a CPU."""
         seeds = len(jax.tree.leaves(self.state[0])[0])
-        return max(1, EVALUATED_AT_ONCE // seeds)
+        at_once = EVALUATED_AT_ONCE
+        if self.single.lowered and not jax_backend.on_gpu():
+            at_once = min(at_once, CACHED_AT_ONCE)
+        return max(1, at_once // seeds)
 
     def evaluate(self, x, y):
         """Per-seed mean loss and accuracy in inference mode, with the single engine's loss,

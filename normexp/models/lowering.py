@@ -1,10 +1,13 @@
-"""The same convolutions and poolings, written as matmuls and reshapes, for XLA on a CPU.
+"""The same convolutions and poolings, written as matmuls and reshapes, for XLA.
 
 On a CPU, XLA compiles the gradients of ``Conv2D`` to slow generic loops (several
 times slower than the form below; docs/performance.md), and TensorFlow's own oneDNN
-kernels cannot run inside an XLA program. So for its training steps the fast engine calls a
-Keras ``Sequential`` model layer by layer and computes these layers in an
-equal form (inference keeps Keras' layers: XLA's forward convolution is fast):
+kernels cannot run inside an XLA program. So the fast engine calls a Keras
+``Sequential`` model layer by layer and computes these layers in an equal form: on
+TensorFlow for its training steps (inference keeps Keras' layers: XLA's forward
+convolution is fast), on JAX for training and inference on a CPU, and in the
+vectorized (``vmap``-ed) program on every device, where Keras' convolutions would become
+slow grouped convolutions (``jax_backend.lowers``):
 
 * ``Conv2D`` (stride 1, no dilation, one group, ``same`` or ``valid``), as
   im2col: ``y[b, h, w, o] = Σ_{i, j, c} x_pad[b, h + i, w + j, c] · K[i, j, c, o]
