@@ -61,7 +61,20 @@ def judge_folders(folders):
             entry.folder = path.parent
             judged.append(entry)
     judged += timing_claims.judge_folders(folders)
+    check_distinct_ids(judged)
     return claims.verdicts(sorted(judged, key=lambda entry: natural_key(entry.claim["id"])))
+
+
+def check_distinct_ids(judged):
+    """One row per claim id: a claim moved between stores (5a/5b from a study to the timing
+    benchmark) must not be judged twice, in two places, with one count of the family."""
+    seen = {}
+    for entry in judged:
+        other = seen.setdefault(entry.claim["id"], entry.folder)
+        if other != entry.folder:
+            raise StoreError(f"claim {entry.claim['id']} is stored both in {other} and in "
+                             f"{entry.folder}; rewrite the store whose config no longer has "
+                             "it (run.py without --report-only rewrites study.json)")
 
 
 def write_family_files(folders, page):

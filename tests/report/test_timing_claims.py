@@ -139,3 +139,12 @@ def test_a_damaged_record_is_one_line_exit_2(tmp_path, capsys, damage, words):
         claims_page.judge_folders([tmp_path])
     assert claims_page.main([str(tmp_path), "--page", str(tmp_path / "CLAIMS.md")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_claim_id_stored_twice_is_refused_in_one_line(tmp_path):
+    store(tmp_path, record(1.1))
+    copy = tmp_path / "other" / "timing" / "timing.json"
+    copy.parent.mkdir(parents=True)
+    copy.write_text((tmp_path / "claims" / "timing" / "timing.json").read_text())
+    with pytest.raises(StoreError, match="claim 5a is stored both in"):
+        claims_page.judge_folders([tmp_path])
