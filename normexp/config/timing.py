@@ -33,13 +33,16 @@ MIN_REPEATS = 30   # issue 16: timing claims rest on at least 30 interleaved rep
 @dataclasses.dataclass(frozen=True)
 class TimingBenchmark:
     """What one repeat times per arm: ``train_steps`` Adam steps of ``batch_size`` in one
-    compiled program, and one inference pass over ``inference_examples`` images."""
+    compiled program, and ``inference_passes`` inference passes over one batch of
+    ``inference_examples`` images (several passes, so that each timing is long enough for
+    the clock and short stalls to matter little)."""
 
     repeats: int = field(30, lambda value: None if value >= MIN_REPEATS else
                          f"must be >= {MIN_REPEATS} (issue 16: interleaved repeats, not seeds)")
     train_steps: int = field(300, positive)
     batch_size: int = field(32, positive)
     inference_examples: int = field(10000, positive)
+    inference_passes: int = field(5, positive)
     hidden: tuple[int, ...] = field((128, 64), lambda values: None if values and all(
         value > 0 for value in values) else "must be a non-empty list of integers > 0")
     placement: str = field("after", one_of("after", "before"))

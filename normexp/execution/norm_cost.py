@@ -9,8 +9,9 @@ each built from the same seed and trained by the fast engine's compiled epoch pr
 ``bn_folded``: the BN model with each BatchNorm folded into the adjacent Dense layer
 (``models.folding``), run for inference only. Every arm first runs once untimed (compiling
 its programs), then each of ``repeats`` repeats times every arm once, in an order shuffled
-per repeat with ``seed``: its training steps (trained arms), then one inference pass over
-``inference_examples`` images through the engine's inference program (all arms). Seeds are
+per repeat with ``seed``: its training steps (trained arms), then ``inference_passes``
+inference passes over one batch of ``inference_examples`` images through the engine's
+inference program (all arms). Seeds are
 no timing replicates; repeats of the same work, interleaved, are: a slow spell of the
 machine hits every arm of a repeat alike, and the ratio within a repeat cancels it.
 
@@ -87,10 +88,11 @@ def time_training(program, permutation):
     return time.perf_counter() - started
 
 
-def time_inference(program, images):
+def time_inference(program, images, passes=1):
     started = time.perf_counter()
-    program.predict_classes(images, chunk=len(images))   # one batch, as NumPy: finished
-    return (time.perf_counter() - started) / len(images)
+    for _ in range(passes):
+        program.predict_classes(images, chunk=len(images))   # one batch, as NumPy: finished
+    return (time.perf_counter() - started) / (passes * len(images))
 
 
 def prepare(settings):
@@ -127,8 +129,8 @@ def measure(settings, progress=None):
         for arm in order:
             if arm in TRAINED_ARMS:
                 repeat["train_seconds"][arm] = time_training(programs[arm], permutation)
-            repeat["inference_seconds_per_example"][arm] = time_inference(programs[arm],
-                                                                          images)
+            repeat["inference_seconds_per_example"][arm] = time_inference(
+                programs[arm], images, settings.inference_passes)
         repeats.append(repeat)
         if progress:
             progress(index + 1, repeat)

@@ -55,8 +55,8 @@ def how_measured(record):
         f"Each of {len(record['repeats'])} repeats timed every arm once, in an order shuffled "
         f"per repeat (seed {settings['seed']}): {settings['train_steps']} training steps of "
         f"batch {settings['batch_size']} (Adam {settings['learning_rate']}, the fast engine's "
-        f"compiled program), then one inference pass over {settings['inference_examples']:,} "
-        f"images. Model: hidden {settings['hidden']}, norm {settings['placement']} the "
+        f"compiled program), then {settings.get('inference_passes', 1)} inference pass(es) over "
+        f"one batch of {settings['inference_examples']:,} images. Model: hidden {settings['hidden']}, norm {settings['placement']} the "
         "activation; every program ran once untimed first (compilation).",
         "",
         f"Measured {machine['date_utc']} UTC on {machine['cpu']} ({machine['cores']} cores, "
