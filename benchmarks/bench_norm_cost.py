@@ -13,6 +13,7 @@ Exit codes: 0 done, 2 bad config or unwritable folder (one line).
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def main(argv=None):
             print(f"repeat {done}/{timing.benchmark.repeats}: order {' '.join(repeat['order'])}",
                   file=sys.stderr, flush=True)
 
-        command = "python " + " ".join([os.path.relpath(__file__, ROOT), *raw])
+        command = "python " + shlex.join([os.path.relpath(__file__, ROOT), *raw])
         path = norm_cost.run(timing, args.out, args.other_work, command, progress)
         print(f"stored {path}")
         preview(path)
