@@ -9,7 +9,9 @@
   scale and unit, the probe that must be on to record it, and whether it is binary
   (1 or 0 per seed);
 * ``CLAIM_TESTS``: the tests a claim may name (``test:``), checked at load by the config
-  and applied by the report.
+  and applied by the report;
+* ``TIMING_METRICS``: what a timing claim (``configs/claims/timing.yaml``) compares, from
+  the interleaved benchmark's stored repeats, as a ratio of two arms' times.
 """
 
 import dataclasses
@@ -92,3 +94,11 @@ def claim_test(test, metric):
     if test is not None:
         return test
     return "fisher" if CLAIM_METRICS[metric].binary else "t"
+
+
+# A timing claim's metric: measured per arm in every repeat of the interleaved benchmark
+# (``normexp.execution.norm_cost``), compared as the ratio of two arms' times.
+TIMING_METRICS = {
+    "train_seconds": "seconds of a fixed number of training steps",
+    "inference_seconds_per_example": "inference seconds per example",
+}

@@ -3,14 +3,16 @@
     normexp claims experiments [more folders] [--page experiments/CLAIMS.md]
                                                [--readme README.md ...]
 
-reads each ``<folder>/**/study.json`` (up to two levels down) and its run records — never a
+reads each ``<folder>/**/study.json`` (up to two levels down) and its run records, and each
+``timing.json`` of the interleaved timing benchmark there (``timing_claims``) — never a
 YAML file, never a model — and writes the page: a table per family (confirmatory claims
 under one Holm correction, exploratory ones unadjusted, exact checks), each row with our
 measurement, its interval, its p-value, the verdict, the smallest effect the study could
 have detected when nothing was, a figure and the study. ``--readme`` (repeatable) rewrites
 the generated blocks of a Markdown file (``readme_blocks``). Each folder also gets
 ``claims_family.json``, naming the folders judged together, so that a study's report
-(``family_for``) shows the page's verdicts. Any study with claims becomes rows here,
+(``family_for``) shows the page's verdicts; a timing record gets its ``REPORT.md`` from
+the page itself (``timing_report``). Any study with claims becomes rows here,
 whatever its model family.
 """
 
@@ -24,6 +26,7 @@ from normexp.report import claims
 from normexp.report import claims_text
 from normexp.report import condition_data
 from normexp.report import readme_blocks
+from normexp.report import timing_claims, timing_report
 from normexp.store import atomic, run_store
 from normexp.errors import NormexpError, StoreError
 
@@ -57,21 +60,23 @@ def judge_folders(folders):
         for entry in claims.judge_study(claim_list, conditions, record["name"]):
             entry.folder = path.parent
             judged.append(entry)
+    judged += timing_claims.judge_folders(folders)
     refuse_repeated_ids(judged)
     return claims.verdicts(sorted(judged, key=lambda entry: natural_key(entry.claim["id"])))
 
 
 def refuse_repeated_ids(judged):
-    """One id, one row: a claim moved to another study whose old study still lists it (a
-    report not rebuilt since) would otherwise be judged twice, in one family."""
+    """One id, one row: a claim moved to another store (13 to rnn_long, 5a/5b to the timing
+    benchmark) whose old study still lists it, its report not rebuilt since, would
+    otherwise be judged twice, in one family."""
     seen = {}
     for entry in judged:
         identifier = entry.claim["id"]
         if identifier in seen:
             raise StoreError(
-                f"{entry.folder / 'study.json'}: claim id {identifier!r} is also claimed by "
-                f"{seen[identifier] / 'study.json'}; each id must be judged in one study "
-                f"(rebuild a moved claim's old study with --report-only)")
+                f"{entry.folder}: claim id {identifier!r} is also claimed by "
+                f"{seen[identifier]}; each id must be judged in one place (rebuild a moved "
+                f"claim's old study with --report-only)")
         seen[identifier] = entry.folder
 
 
@@ -171,8 +176,20 @@ def page_text(judged, page_folder, folders):
              "|difference| between seeds with a tolerance. Diverged seeds are left out of "
              "every metric except `diverged` and `failed`. pp = percentage points. How each "
              "test works: docs/claims.md.", ""]
+    lines += timing_note(judged)
     lines += claims_text.tables(judged, page_folder)
     return "\n".join(lines)
+
+
+def timing_note(judged):
+    """The page's paragraph on timing rows, when it has any."""
+    if not any(timing_claims.is_timing(entry) for entry in judged):
+        return []
+    return ["Timing rows compare arms of an interleaved benchmark instead of seeds: every "
+            "repeat times each arm once, in a shuffled order, and the row's statistic is the "
+            "per-repeat log ratio of two arms' times (paired within the repeat), its mean "
+            "and t interval shown as a ratio (×); 'equal' within ×/÷(1 + m) is two "
+            "one-sided tests on ±log(1 + m). The figure column links the stored repeats.", ""]
 
 
 def readme_table(judged, page):
@@ -207,6 +224,7 @@ def main(argv=None):
         judged = judge_folders(args.folders)
         atomic.write(page, page_text(judged, page.parent, args.folders))
         write_family_files(args.folders, page)
+        timing_report.write_reports(judged, page)
         for readme in map(Path, args.readme):
             page_link = Path(os.path.relpath(page, readme.parent)).as_posix()
             readme_blocks.refresh(readme, readme_table(judged, page_link),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from normexp.metrics import CLAIM_METRICS
 from normexp.naming import sweep_figure_name
-from normexp.report import claims
+from normexp.report import claims, timing_claims
 from normexp.report.tables import markdown
 
 TESTED = ("#", "claim", "measured: difference [CI at the level shown]", "p",
@@ -96,6 +96,8 @@ def compared(entry):
 def measurement(entry):
     if entry.test is None:
         return "no runs stored"
+    if timing_claims.is_timing(entry):
+        return timing_claims.measurement(entry, AFTER_STOP if entry.after_stop else "")
     metric, test = entry.claim["metric"], entry.test
     sizes = "/".join(map(str, test.sizes))
     if entry.kind == "exact":
@@ -126,6 +128,8 @@ def verdict_cell(entry):
     if entry.family == "exact":
         return (f"**{entry.verdict}** (claim: equal within "
                 f"{with_unit(claim['tolerance'], claim['metric']).lstrip('+')})")
+    if timing_claims.is_timing(entry):
+        return f"**{entry.verdict}** (claim: {timing_claims.verdict_claim(claim)})"
     if claim["direction"] == "equal":
         margin = with_unit(claim["margin"], claim["metric"]).lstrip("+")
         return f"**{entry.verdict}** (claim: equal within ±{margin})"
@@ -139,6 +143,8 @@ def detectable_cell(entry):
     if entry.verdict != "not detected":
         return "–"
     metric, value = entry.claim["metric"], entry.detectable
+    if timing_claims.is_timing(entry):
+        return timing_claims.detectable(entry)
     if entry.kind == "fisher":
         size, other_size = entry.test.sizes
         if math.isnan(value) and lower_rate(entry) >= 1:
