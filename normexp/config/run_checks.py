@@ -38,19 +38,34 @@ def check_run_length(settings, path, prefix):
                           problem)
 
 
+# Probes each family's layers can run: a CNN's BatchNorm is read like an MLP's (per channel
+# over examples and pixels); the other probes read an MLP's hidden blocks or are untested on
+# images, so they stay MLP-only.
+FAMILY_PROBES = {"mlp": ("pre_activation", "bn_statistics", "gradient_norms",
+                         "batch_dependence"),
+                 "cnn": ("bn_statistics",)}
+
+
 def check_probes(settings, path, prefix):
-    """Probes read an MLP's layers with TensorFlow's gradient tape."""
-    if not settings.train.probes.enabled():
+    """Probes read a feed-forward model's layers with TensorFlow's gradient tape."""
+    probes = settings.train.probes
+    if not probes.enabled():
         return
     field = schema.join(prefix, "train.probes")
     if backends.selected() != "tensorflow":
         raise ConfigError(path, field, f"probes need the TensorFlow backend (KERAS_BACKEND "
                           f"is {backends.selected()!r}); turn them off or unset KERAS_BACKEND")
-    if settings.model.family != "mlp":
-        raise ConfigError(path, field, f"probes read the layers of an MLP; family "
-                          f"{settings.model.family!r} has none of them (use family: mlp or "
-                          f"turn the probes off)")
-    block = settings.train.probes.pre_activation
+    family = settings.model.family
+    if family not in FAMILY_PROBES:
+        raise ConfigError(path, field, f"probes read the layers of an MLP or a CNN; family "
+                          f"{family!r} has none of them (use family mlp or cnn, or turn the "
+                          f"probes off)")
+    for name in ("pre_activation", "bn_statistics", "gradient_norms", "batch_dependence"):
+        if getattr(probes, name) and name not in FAMILY_PROBES[family]:
+            raise ConfigError(path, schema.join(field, name),
+                              f"is not available for family {family!r}, which has only "
+                              f"{', '.join(FAMILY_PROBES[family])}; turn it off")
+    block = probes.pre_activation
     if block and block > len(settings.model.hidden):
         raise ConfigError(path, schema.join(field, "pre_activation"),
                           f"names hidden block {block}, but the model has "

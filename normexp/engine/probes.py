@@ -24,6 +24,12 @@ Chosen in config (``train.probes``) and recorded per epoch into ``history.json``
 Every probe is a forward pass of a few thousand examples without side effects: batch
 statistics are computed here, never through the layers' training mode, so the moving
 averages are untouched. Dropout is off in every probe. ``probe_seconds`` records the cost.
+
+Families: every probe reads an MLP; ``bn_statistics`` also reads a CNN, where BatchNorm's
+statistics are per channel over the examples of a batch and their pixels (Keras' own
+training mode). A model without BatchNorm reports three equal validation accuracies: each
+mode normalizes the same way. Which probe a family may switch on is checked at load
+(``normexp.config.run_checks.check_probes``).
 """
 
 import time
@@ -31,9 +37,13 @@ import time
 import numpy as np
 
 from normexp.engine import tensorflow_backend  # first: it imports TensorFlow quietly
+from normexp.models import layers as scratch_layers
 
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
+
+# Keras' BatchNorm and the from-scratch one (norm batch_scratch): same weights, same math.
+BATCH_NORMS = (keras.layers.BatchNormalization, scratch_layers.BatchNormalization)
 
 PAIR_EXAMPLES, PAIR_BATCH = 256, 32   # batch_dependence: 256 examples, batches of 32
 
@@ -134,11 +144,12 @@ class Probes:
         statistics), "moving" (the moving averages) or "given" (``stats``). The layers
         before the first BatchNorm (or the captured layer) act per example, the same in
         every branch, so they run once: they hold most of the arithmetic."""
+        # Dropout is the identity at inference; skipping it saves a copy.
         layers = [layer for layer in self.model.layers
-                  if not isinstance(layer, (keras.layers.Flatten, keras.layers.Dropout))]
+                  if not isinstance(layer, keras.layers.Dropout)]
         shared = next((index for index, layer in enumerate(layers) if layer.name == capture
-                       or isinstance(layer, keras.layers.BatchNormalization)), len(layers))
-        h = ops.reshape(ops.cast(x, "float32") / 255.0, (-1, int(np.prod(x.shape[1:]))))
+                       or isinstance(layer, BATCH_NORMS)), len(layers))
+        h = ops.cast(x, "float32") / 255.0
         for layer in layers[:shared]:
             h = layer(h, training=False)
         return [self.branch(h, layers[shared:], groups, mode, capture, stats)
@@ -146,10 +157,11 @@ class Probes:
 
     @staticmethod
     def branch(h, layers, groups, mode, capture, stats):
-        h = ops.reshape(h, (groups, -1, h.shape[-1]))
+        """The layers on ``h`` as ``(groups, examples per group, *one example's shape)``."""
+        h = ops.reshape(h, (groups, -1, *h.shape[1:]))
         captured, population, index = ops.zeros((1,)), [], 0
         for layer in layers:
-            if isinstance(layer, keras.layers.BatchNormalization) and mode != "moving":
+            if isinstance(layer, BATCH_NORMS) and mode != "moving":
                 h, moments = batch_normalize(layer, h, stats[index] if mode == "given" else None)
                 population.append(moments)
                 index += 1
@@ -161,10 +173,10 @@ class Probes:
 
 
 def per_example(layer, h):
-    """Apply ``layer`` to the flattened groups (every layer but BatchNorm is per example)."""
-    shape = ops.shape(h)
-    out = layer(ops.reshape(h, (-1, h.shape[-1])), training=False)
-    return ops.reshape(out, (shape[0], shape[1], out.shape[-1]))
+    """Apply ``layer`` to the groups joined into one batch (every layer but BatchNorm is per
+    example: a Dense or conv, a pooling, LayerNorm or GroupNorm of one image)."""
+    out = layer(ops.reshape(h, (-1, *h.shape[2:])), training=False)
+    return ops.reshape(out, (h.shape[0], -1, *out.shape[1:]))
 
 
 def split_activation(layer, h):
@@ -181,10 +193,13 @@ def split_activation(layer, h):
 def batch_normalize(layer, h, given):
     """BatchNorm of each group with its own statistics (or ``given`` ones); also returns the
     population mean and variance over groups (mean of group means; mean of group second
-    moments minus the squared mean), PreciseBN's estimate."""
+    moments minus the squared mean), PreciseBN's estimate. Statistics are per feature of the
+    last axis, over a group's examples and, for images, their pixels: every axis but the
+    first (the group) and the last, as BatchNorm's training mode takes them."""
     if given is None:
-        mean = ops.mean(h, axis=1, keepdims=True)
-        variance = ops.var(h, axis=1, keepdims=True)
+        axes = tuple(range(1, len(h.shape) - 1))
+        mean = ops.mean(h, axis=axes, keepdims=True)
+        variance = ops.var(h, axis=axes, keepdims=True)
     else:
         mean, variance = given
     population_mean = ops.mean(mean, axis=0, keepdims=True)

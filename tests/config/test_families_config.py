@@ -141,11 +141,29 @@ def test_cli_reports_a_family_field_on_an_mlp_in_one_line(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("family", ["cnn", "rnn"])
-def test_probes_on_a_non_mlp_family_are_one_line(tmp_path, family):
+@pytest.mark.parametrize("family", ["rnn", "transformer"])
+def test_probes_on_a_family_without_their_layers_are_one_line(tmp_path, family):
     data = with_model({"family": family})
     data["train"]["probes"] = {"bn_statistics": True}
     with pytest.raises(ConfigError) as error:
         load_study(write_config(tmp_path, data))
-    assert error.value.field == "train.probes"
+    assert error.value.field == "train.probes" and "\n" not in str(error.value)
     assert f"family '{family}' has none of them" in str(error.value)
+
+
+def test_a_cnn_takes_the_bn_statistics_probe(tmp_path):
+    data = with_model({"family": "cnn", "norm": "batch"})
+    data["train"]["probes"] = {"bn_statistics": True}
+    run = load_study(write_config(tmp_path, data)).runs[0]
+    assert run.settings.train.probes.bn_statistics
+
+
+@pytest.mark.parametrize("probe, value", [("gradient_norms", True), ("batch_dependence", True),
+                                          ("pre_activation", 1)])
+def test_mlp_only_probes_on_a_cnn_name_their_field(tmp_path, probe, value):
+    data = with_model({"family": "cnn", "norm": "batch"})
+    data["train"]["probes"] = {"bn_statistics": True, probe: value}
+    with pytest.raises(ConfigError) as error:
+        load_study(write_config(tmp_path, data))
+    assert error.value.field == f"train.probes.{probe}" and "\n" not in str(error.value)
+    assert "not available for family 'cnn', which has only bn_statistics" in str(error.value)

@@ -29,8 +29,9 @@ def probe_set(tiny_data_dir, norm, batch_size=16, placement="before"):
     return probes.Probes(model, ALL, batch_size, splits), model
 
 
-def test_batch_statistics_forward_is_keras_training_mode(tiny_data_dir):
-    probe, model = probe_set(tiny_data_dir, "batch", batch_size=64)
+@pytest.mark.parametrize("norm", ["batch", "batch_scratch"])
+def test_batch_statistics_forward_is_keras_training_mode(tiny_data_dir, norm):
+    probe, model = probe_set(tiny_data_dir, norm, batch_size=64)
     x = probe.x_probe
     inference = model(tensorflow_backend.to_unit_float(tf.constant(x)), training=False)
     # Several branches in one pass share the per-example layers; each must still be exact.
