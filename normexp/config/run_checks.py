@@ -65,6 +65,11 @@ def check_probes(settings, path, prefix):
             raise ConfigError(path, schema.join(field, name),
                               f"is not available for family {family!r}, which has only "
                               f"{', '.join(FAMILY_PROBES[family])}; turn it off")
+    # The probe batch is drawn from the training set without repeats.
+    if probes.examples > settings.training_examples():
+        raise ConfigError(path, schema.join(field, "examples"),
+                          f"must be <= the {settings.training_examples()} training examples, "
+                          f"got {probes.examples}")
     block = probes.pre_activation
     if block and block > len(settings.model.hidden):
         raise ConfigError(path, schema.join(field, "pre_activation"),

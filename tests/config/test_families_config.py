@@ -167,3 +167,13 @@ def test_mlp_only_probes_on_a_cnn_name_their_field(tmp_path, probe, value):
         load_study(write_config(tmp_path, data))
     assert error.value.field == f"train.probes.{probe}" and "\n" not in str(error.value)
     assert "not available for family 'cnn', which has only bn_statistics" in str(error.value)
+
+
+def test_a_probe_batch_larger_than_the_training_subset_names_its_field(tmp_path):
+    data = with_model({"family": "cnn", "norm": "batch"})
+    data["data"] = {"train_examples": 500}
+    data["train"]["probes"] = {"bn_statistics": True, "examples": 501}
+    with pytest.raises(ConfigError) as error:
+        load_study(write_config(tmp_path, data))
+    assert error.value.field == "train.probes.examples"
+    assert "must be <= the 500 training examples, got 501" in str(error.value)
