@@ -6,6 +6,8 @@ mode group by group, or inference with moving averages set to numpy's pooled sta
 never through ``probes.passes``.
 """
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,10 @@ from normexp.config.families import CnnConfig
 from normexp.data import datasets
 from normexp.engine import probes
 from normexp.config.sections import ProbeConfig
+from normexp.config.study import load_study
+from normexp.engine.trainer import train_run
 from normexp.models import build_model
+from tests.conftest import TINY_STUDY, write_config
 
 import keras  # noqa: E402  (after normexp: TensorFlow is imported quietly)
 
@@ -118,3 +123,14 @@ def test_cnn_probe_leaves_every_variable_untouched(tiny_data_dir, norm, placemen
     if norm != "batch":   # nothing depends on the batch: the three modes are one
         assert (values["probe_val_accuracy_batch"] == values["probe_val_accuracy_precise"]
                 == expected)
+
+
+def test_a_cnn_runs_probes_reach_the_history_each_epoch(tmp_path, tiny_data_dir):
+    data = copy.deepcopy(TINY_STUDY)
+    data["model"] = {"family": "cnn", "filters": [4], "dense": [8], "norm": "batch"}
+    data["variants"], data["report"] = [{"name": "bn"}], {}
+    data["train"]["probes"] = {"bn_statistics": True, "examples": 128}
+    spec = load_study(write_config(tmp_path, data)).runs[0]
+    history = train_run(spec, data_dir=tiny_data_dir).history
+    for mode in ("batch", "moving", "precise"):
+        assert len(history[f"probe_val_accuracy_{mode}"]) == 2
