@@ -106,6 +106,9 @@ def load_study(config, overrides=None):
     path = resolve_path(config)
     raw = read_yaml(path)
     apply_overrides(raw, overrides or {})
+    if isinstance(raw, dict) and "benchmark" in raw:
+        raise ConfigError(path, "benchmark", "this is a timing benchmark's config, not a study: "
+                          f"run python benchmarks/bench_norm_cost.py --config {path}")
     header = schema.build(StudyHeader, raw, path, "")
     name = header.name or path.stem
     if not NAME_PATTERN.match(name) or "__" in name:

@@ -6,6 +6,7 @@ import importlib.util
 import pytest
 import yaml
 
+from normexp import cli
 from normexp.config.timing import load_timing
 from normexp.errors import ConfigError
 from tests.conftest import ROOT
@@ -71,3 +72,11 @@ def test_the_benchmark_refuses_a_bad_config_with_exit_2_before_timing(tmp_path, 
     assert code == 2
     assert len(error.splitlines()) == 1 and "claims[0].arm" in error
     assert not (tmp_path / "timing").exists()
+
+
+def test_running_the_benchmark_config_as_a_study_points_to_the_benchmark(capsys):
+    """``python run.py --config configs/claims/timing.yaml`` is a natural mistake."""
+    assert cli.main(["--config", str(ROOT / "configs/claims/timing.yaml"), "--dry-run"]) == 2
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1
+    assert "timing benchmark's config, not a study" in error and "bench_norm_cost.py" in error
