@@ -270,7 +270,7 @@ def assert_runs_round_trip(study, path):
             spec.resolved(), sort_keys=True), spec.condition
 
 
-@settings(max_examples=2000, **FUZZ_SETTINGS)
+@settings(max_examples=800, **FUZZ_SETTINGS)
 @given(config_texts())
 @pytest.mark.slow
 def test_any_config_loads_or_fails_in_one_line(text):

@@ -65,7 +65,7 @@ VARIANTS = [
     {"name": "rnn_ln_cell", "model": {"family": "rnn", "hidden": None, "cell": "gru",
                                       "units": [16], "norm": "layer", "placement": "cell"}},
     {"name": "rnn_bn_cell", "model": {"family": "rnn", "hidden": None, "units": [8],
-                                      "steps": 56, "norm": "batch", "placement": "cell",
+                                      "steps": 28, "norm": "batch", "placement": "cell",
                                       "norm_args": {"momentum": 0.5}}},
     {"name": "transformer_post", "model": {"family": "transformer", "hidden": None,
                                            "depth": 1, "width": 16, "placement": "post"}},

@@ -39,6 +39,9 @@ print(json.dumps(report))
 """
 
 
+ON_A_GPU = "from normexp.engine import jax_backend\njax_backend.on_gpu = lambda: True\n"
+
+
 @needs_jax
 @pytest.mark.slow
 def test_each_seed_of_a_vectorized_run_is_its_single_run(tmp_path, tiny_data_dir):
@@ -53,7 +56,12 @@ def test_each_seed_of_a_vectorized_run_is_its_single_run(tmp_path, tiny_data_dir
     data["train"].update(epochs=2, batch_size=48,   # 512 / 48: a partial last batch
                          optimizer={"name": "adam", "learning_rate": 0.01,
                                     "schedule": {"warmup_steps": 5, "decay": "cosine"}})
-    report = script_result(SEED_FOR_SEED, write_config(tmp_path, data), tiny_data_dir)
+    # With a GPU's choice (on_gpu patched true): the single CNN run keeps Keras'
+    # convolutions, the vectorized program computes them as im2col. The single JAX engine's
+    # im2col on a CPU is checked against Keras' convolutions by fast vs fit
+    # (tests/engine/test_jax_backend.py), so this also covers the CPU's lowered lanes.
+    report = script_result(ON_A_GPU + SEED_FOR_SEED, write_config(tmp_path, data),
+                           tiny_data_dir)
     for variant in ("no_norm", "bn", "ln", "cnn_bn"):
         assert report[variant + "_seeds_differ"], variant   # the lanes are not one seed
         for seed in report[variant]:

@@ -1,6 +1,7 @@
 """The vectorized CNN (JAX): its convolutions run as im2col in training and validation on
-every device, where a single run on a GPU keeps Keras' convolutions, and seed k is still the
-single run of seed k; on a CPU it validates in calls small enough for the caches."""
+every device, where a single run on a GPU keeps Keras' convolutions (that seed k is still
+the single run of seed k on a GPU's choice: tests/engine/test_vectorized.py); on a CPU it
+validates in calls small enough for the caches."""
 
 import copy
 
@@ -8,7 +9,6 @@ import pytest
 
 from tests.conftest import TINY_STUDY, write_config
 from tests.engine.test_jax_backend import needs_jax, script_result
-from tests.engine.test_vectorized import SEED_FOR_SEED
 
 
 # A GPU's choice on this CPU (on_gpu patched to True): a single run keeps Keras' convolutions,
@@ -61,25 +61,6 @@ def test_the_vectorized_program_lowers_convolutions_where_a_single_run_would_not
     assert result["vectorized"] == {"train": [], "validate": []}
     for groups in result["keras"].values():   # the pattern finds the grouped form
         assert 3 in groups, result["keras"]
-
-
-ON_A_GPU = "from normexp.engine import jax_backend\njax_backend.on_gpu = lambda: True\n"
-
-
-@needs_jax
-@pytest.mark.slow
-def test_on_a_gpu_each_vectorized_cnn_seed_is_still_its_single_run(tmp_path, tiny_data_dir):
-    """The vectorized program's im2col against a single run's Keras convolutions."""
-    data = copy.deepcopy(TINY_STUDY)
-    data.update(seeds=[0, 1], report={}, variants=[{"name": "cnn_bn", "model": {
-        "family": "cnn", "hidden": None, "filters": [4], "dense": [8], "norm": "batch"}}])
-    data["train"].update(epochs=2, batch_size=48)
-    report = script_result(ON_A_GPU + SEED_FOR_SEED, write_config(tmp_path, data),
-                           tiny_data_dir)
-    assert report["cnn_bn_seeds_differ"]
-    for seed in report["cnn_bn"]:
-        assert seed["difference"] < 1e-5 and seed["same_errors"], seed
-        assert seed["updates"] == [22, 22] and seed["epochs"] == 2
 
 
 # The CNN's inference calls on a CPU: CACHED_AT_ONCE examples shared by the seeds (im2col's
