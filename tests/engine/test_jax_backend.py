@@ -114,6 +114,7 @@ def test_fast_and_fit_train_the_same_model_on_jax(tmp_path, tiny_data_dir):
     assert results["run"]["learning_rate"][0] == pytest.approx(0.01)   # warmup over
 
 
+@pytest.mark.slow
 def test_a_jax_study_records_its_backend_and_is_not_a_tensorflow_study(tmp_path,
                                                                         tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)

@@ -92,6 +92,7 @@ print(json.dumps({"clean": clean_loss.tolist(), "poisoned": poisoned_loss.tolist
 
 
 @needs_jax
+@pytest.mark.slow
 def test_a_diverging_seed_cannot_poison_the_others(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data.update(seeds=[0, 1], report={}, variants=[{"name": "bn", "model": {"norm": "batch"}}])
@@ -121,6 +122,7 @@ print(json.dumps({"chunk": chunks, "whole": [list(map(float, side)) for side in 
 
 
 @needs_jax
+@pytest.mark.slow
 def test_validation_in_chunks_per_seed_count_gives_the_same_numbers(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data.update(seeds=[0, 1], report={}, variants=[{"name": "bn", "model": {"norm": "batch"}}])
@@ -198,6 +200,7 @@ def test_a_vectorized_condition_is_one_ray_task_and_stores_what_local_training_d
 
 
 @needs_jax
+@pytest.mark.slow
 def test_a_study_pinned_to_two_backends_trains_each_half_on_its_own(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data["train"]["epochs"] = 1
@@ -224,6 +227,7 @@ def test_a_study_pinned_to_two_backends_trains_each_half_on_its_own(tmp_path, ti
 
 
 @needs_jax
+@pytest.mark.slow
 def test_a_vectorized_study_is_stored_per_seed_and_resumes(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data["train"]["epochs"] = 1

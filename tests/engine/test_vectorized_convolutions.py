@@ -51,6 +51,7 @@ print(json.dumps({"lowered": [program.single.lowered, alone.lowered],
 
 
 @needs_jax
+@pytest.mark.slow
 def test_the_vectorized_program_lowers_convolutions_where_a_single_run_would_not(
         tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
