@@ -8,6 +8,7 @@ and a model too big for this machine (``model_size``).
 from normexp import backends
 from normexp.config import datasets, model_size, schema
 from normexp.config.optimizers import warmup_problem
+from normexp.config.sections import ProbeConfig
 from normexp.errors import ConfigError
 
 
@@ -41,9 +42,7 @@ def check_run_length(settings, path, prefix):
 # Probes each family's layers can run: a CNN's BatchNorm is read like an MLP's (per channel
 # over examples and pixels); the other probes read an MLP's hidden blocks or are untested on
 # images, so they stay MLP-only.
-FAMILY_PROBES = {"mlp": ("pre_activation", "bn_statistics", "gradient_norms",
-                         "batch_dependence"),
-                 "cnn": ("bn_statistics",)}
+FAMILY_PROBES = {"mlp": ProbeConfig.NAMES, "cnn": ("bn_statistics",)}
 
 
 def check_probes(settings, path, prefix):
@@ -60,8 +59,8 @@ def check_probes(settings, path, prefix):
         raise ConfigError(path, field, f"probes read the layers of an MLP or a CNN; family "
                           f"{family!r} has none of them (use family mlp or cnn, or turn the "
                           f"probes off)")
-    for name in ("pre_activation", "bn_statistics", "gradient_norms", "batch_dependence"):
-        if getattr(probes, name) and name not in FAMILY_PROBES[family]:
+    for name in sorted(probes.switched_on(), key=ProbeConfig.NAMES.index):
+        if name not in FAMILY_PROBES[family]:
             raise ConfigError(path, schema.join(field, name),
                               f"is not available for family {family!r}, which has only "
                               f"{', '.join(FAMILY_PROBES[family])}; turn it off")

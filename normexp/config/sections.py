@@ -60,9 +60,14 @@ class ProbeConfig:
     batch_dependence: bool = field(False)
     examples: int = field(2048, positive)    # fixed probe batch and validation subset
 
+    NAMES = ("pre_activation", "bn_statistics", "gradient_norms", "batch_dependence")
+
     def enabled(self):
-        return bool(self.pre_activation or self.bn_statistics or self.gradient_norms
-                    or self.batch_dependence)
+        return any(getattr(self, name) for name in self.NAMES)
+
+    def switched_on(self):
+        """The names of the probes this config records."""
+        return {name for name in self.NAMES if getattr(self, name)}
 
 
 @dataclasses.dataclass(frozen=True)

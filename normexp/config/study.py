@@ -20,7 +20,7 @@ from normexp.config import schema
 from normexp.config.files import display_path, read_yaml, resolve_path
 from normexp.errors import ConfigError
 from normexp.naming import condition_folder
-from normexp.config.sections import (ReportConfig, RunSettings, check_report, fingerprint_view,
+from normexp.config.sections import (ProbeConfig, ReportConfig, RunSettings, check_report, fingerprint_view,
                               settings_to_dict)
 
 SECTIONS = ("data", "train", "model")
@@ -133,9 +133,8 @@ def load_study(config, overrides=None):
 
 def enabled_probes(runs, variant):
     """Probes switched on in every run of ``variant``."""
-    names = ("pre_activation", "bn_statistics", "gradient_norms", "batch_dependence")
-    return {name for name in names if all(getattr(run.settings.train.probes, name)
-                                          for run in runs if run.variant == variant)}
+    return set(ProbeConfig.NAMES).intersection(*(run.settings.train.probes.switched_on()
+                                                for run in runs if run.variant == variant))
 
 
 def apply_overrides(raw, overrides):

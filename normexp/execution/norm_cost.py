@@ -50,10 +50,9 @@ from normexp.config.sections import ModelConfig  # noqa: E402
 from normexp.config.timing import ARMS, TRAINED_ARMS  # noqa: E402
 from normexp.models import build_model  # noqa: E402
 from normexp.models.folding import fold_batch_norm  # noqa: E402
-from normexp.store import atomic  # noqa: E402
+from normexp.store import atomic, run_store  # noqa: E402
 
-FORMAT = 1
-RECORD_NAME = "timing.json"
+FORMAT, RECORD_NAME = run_store.TIMING_FORMAT, run_store.TIMING_RECORD
 NORM_OF_ARM = {"no_norm": "none", "bn": "batch", "ln": "layer"}
 FOLDING_EXAMPLES = 1000   # the folded model's outputs are compared on this many images
 

@@ -38,8 +38,7 @@ def study_files(folders):
     for folder in map(Path, folders):
         if not folder.is_dir():
             raise StoreError(f"{folder}: no such folder (give folders that hold study stores)")
-        found += sorted(folder.glob("study.json")) + sorted(folder.glob("*/study.json")) + sorted(
-            folder.glob("*/*/study.json"))
+        found += run_store.files_below(folder, "study.json")
     return list(dict.fromkeys(found))
 
 

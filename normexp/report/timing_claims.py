@@ -18,23 +18,20 @@ text helpers take such an entry after ``claims.verdicts``.
 """
 
 import math
-from pathlib import Path
 
 from normexp.errors import StoreError
 from normexp.metrics import TIMING_METRICS
 from normexp.report import claims, stats
 from normexp.store import run_store
 
-RECORD_NAME = "timing.json"
-FORMAT = 1
+RECORD_NAME, FORMAT = run_store.TIMING_RECORD, run_store.TIMING_FORMAT
 REQUIRED = ("name", "claims", "repeats", "arms", "machine", "benchmark")
 
 
 def record_files(folders):
     found = []
-    for folder in map(Path, folders):
-        found += sorted(folder.glob(RECORD_NAME)) + sorted(folder.glob(f"*/{RECORD_NAME}")) + (
-            sorted(folder.glob(f"*/*/{RECORD_NAME}")))
+    for folder in folders:
+        found += run_store.files_below(folder, RECORD_NAME)
     return list(dict.fromkeys(found))
 
 

@@ -33,6 +33,17 @@ from normexp.store import atomic
 
 STATUSES = ("complete", "diverged")
 PREDICTIONS = "predictions.json"
+# The interleaved timing benchmark's record (written by execution.norm_cost, read by
+# report.timing_claims): one JSON per benchmark folder, of this format.
+TIMING_RECORD, TIMING_FORMAT = "timing.json", 1
+
+
+def files_below(folder, name):
+    """``folder/name`` and the files so named one and two levels below, sorted per level:
+    where the claims page finds a store's ``study.json`` or a ``timing.json``."""
+    folder = Path(folder)
+    return [*sorted(folder.glob(name)), *sorted(folder.glob(f"*/{name}")),
+            *sorted(folder.glob(f"*/*/{name}"))]
 
 
 def study_dir(out, study_name):
