@@ -146,9 +146,15 @@ def store_fake_study(folder, data, accuracies=lambda spec: [0.5, 0.9 + 0.01 * sp
 REAL_DATA_FIXTURES = {"real_data_dir", "mnist_slice", "mnist_slice_dir", "mnist_2000_dir"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the group markers
 def pytest_collection_modifyitems(items):
     """Every test that reads the real MNIST files carries the ``real_data`` marker, so
-    ``-m "not real_data"`` runs where the files are absent."""
+    ``-m "not real_data"`` runs where the files are absent. Under pytest-xdist
+    (``-n auto --dist loadgroup``), every test that starts Ray runs in one worker, one at a
+    time: two Ray runtimes on one machine would contend for its ports and CPUs, and the
+    cluster fixture is shared by its module's tests."""
     for item in items:
         if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.real_data)
+        if item.get_closest_marker("ray") or item.module.__name__.endswith("test_ray_cluster"):
+            item.add_marker(pytest.mark.xdist_group("ray"))
