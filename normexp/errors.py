@@ -40,3 +40,16 @@ def one_line_summary(error, limit=300):
 
 class BackendError(NormexpError):
     """The Keras backend asked for (``KERAS_BACKEND``) is unsupported or not installed."""
+
+
+class DeviceMemoryError(NormexpError):
+    """One run does not fit the device's memory even trained alone."""
+
+    exit_code = 1
+
+
+def out_of_memory(error):
+    """Whether ``error`` is a device running out of memory: XLA's RESOURCE_EXHAUSTED (its
+    exception class moves between jax versions) or TensorFlow's ResourceExhaustedError."""
+    return ("RESOURCE_EXHAUSTED" in str(error)
+            or type(error).__name__ == "ResourceExhaustedError")

@@ -8,6 +8,7 @@ The runner's workers and its sequential path both train through here.
 import itertools
 
 from normexp.engine.trainer import train_run
+from normexp.errors import DeviceMemoryError, one_line_summary, out_of_memory
 
 MAX_SEEDS_AT_ONCE = 128
 
@@ -18,7 +19,12 @@ def train_runs(specs, data_dir=None, on_epoch=None, vectorize=False):
     (``vectorized.train_seeds``), at most ``MAX_SEEDS_AT_ONCE`` seeds at a time."""
     if not vectorize:
         for spec in specs:
-            yield spec, train_run(spec, data_dir, on_epoch)
+            try:
+                result = train_run(spec, data_dir, on_epoch)
+            except Exception as error:
+                raise_if_out_of_memory(error, spec)
+                raise
+            yield spec, result
         return
     for chunk in seed_groups(specs):
         yield from zip(chunk, train_together(chunk, data_dir, on_epoch))
@@ -35,14 +41,24 @@ def seed_groups(specs):
 
 def train_together(specs, data_dir, on_epoch):
     """``vectorized.train_seeds``, halving the seeds per program while the device runs out
-    of memory (XLA's RESOURCE_EXHAUSTED); one seed that does not fit fails as it would."""
+    of memory; a seed that does not fit alone ends the study with one line."""
     from normexp.engine import vectorized
 
     try:
         return vectorized.train_seeds(specs, data_dir, on_epoch)
-    except Exception as error:  # jax's XlaRuntimeError; its class moves between versions
-        if "RESOURCE_EXHAUSTED" not in str(error) or len(specs) == 1:
+    except Exception as error:
+        if not out_of_memory(error):
             raise
+        if len(specs) == 1:
+            raise_if_out_of_memory(error, specs[0])
     half = len(specs) // 2
     return (train_together(specs[:half], data_dir, on_epoch)
             + train_together(specs[half:], data_dir, on_epoch))
+
+
+def raise_if_out_of_memory(error, spec):
+    if out_of_memory(error):
+        raise DeviceMemoryError(
+            f"{spec.condition} seed {spec.seed} does not fit the device's memory even trained "
+            f"alone ({one_line_summary(error, 160)}); the runs stored so far are kept; a "
+            "smaller model or batch_size would fit") from None

@@ -10,6 +10,7 @@ import types
 import pytest
 
 from normexp.engine import run_groups
+from normexp.errors import DeviceMemoryError
 from tests.conftest import TINY_STUDY, run_cli, write_config
 from tests.engine.test_jax_backend import needs_jax, on_jax, script_result
 
@@ -146,12 +147,28 @@ def test_running_out_of_device_memory_retries_with_fewer_seeds(monkeypatch):
     assert run_groups.train_together(list(range(5)), None, None) == [
         f"result {seed}" for seed in range(5)]
     assert calls == [5, 2, 3, 1, 2]
-    with pytest.raises(RuntimeError, match="RESOURCE_EXHAUSTED"):
-        calls.clear()
-        monkeypatch.setitem(sys.modules, "normexp.engine.vectorized", types.SimpleNamespace(
-            train_seeds=lambda specs, *_: (_ for _ in ()).throw(
-                RuntimeError("RESOURCE_EXHAUSTED"))))
-        run_groups.train_together([0], None, None)
+    monkeypatch.setitem(sys.modules, "normexp.engine.vectorized", types.SimpleNamespace(
+        train_seeds=lambda specs, *_: (_ for _ in ()).throw(
+            RuntimeError("RESOURCE_EXHAUSTED: Out of memory\nwhile trying to allocate"))))
+    seed = types.SimpleNamespace(condition="bn_after", seed=7)
+    with pytest.raises(DeviceMemoryError) as raised:
+        run_groups.train_together([seed], None, None)
+    assert str(raised.value).startswith("bn_after seed 7 does not fit the device's memory even "
+                                        "trained alone (RESOURCE_EXHAUSTED: Out of memory while")
+    assert "\n" not in str(raised.value) and raised.value.exit_code == 1
+
+
+def test_a_single_run_out_of_memory_is_one_line_and_other_errors_pass_through(monkeypatch):
+    class ResourceExhaustedError(Exception):   # TensorFlow's name; its text has no XLA code
+        pass
+
+    spec = types.SimpleNamespace(condition="ln_after", seed=0)
+    for error, expected in ((ResourceExhaustedError("OOM when allocating"), DeviceMemoryError),
+                            (ValueError("RESOURCE exhausted? no"), ValueError)):
+        monkeypatch.setattr(run_groups, "train_run", lambda *_, error=error: (_ for _ in ()).throw(
+            error))
+        with pytest.raises(expected):
+            list(run_groups.train_runs([spec]))
 
 
 @pytest.mark.parametrize("arguments, words", [
