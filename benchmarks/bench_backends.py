@@ -27,6 +27,8 @@ import sys
 
 from bench_families import MODELS, measure  # importing it puts the repository on sys.path
 
+from normexp import backends
+
 
 def vectorized_child(name, seeds, epochs, train_examples, convolutions="im2col"):
     """Seconds per epoch of ``seeds`` seeds trained as one program (JAX)."""
@@ -41,7 +43,9 @@ def vectorized_child(name, seeds, epochs, train_examples, convolutions="im2col")
                                   "model": MODELS[name]}, "benchmark", "")
     specs = [RunSpec("bench", "bench", (), seed, settings) for seed in range(seeds)]
     seconds = vectorized.train_seeds(specs)[0].history["seconds"]
-    return {"seconds": seconds}
+    import jax
+
+    return {"seconds": seconds, "device": jax.devices()[0].device_kind}
 
 
 def measure_vectorized(name, seeds, epochs, train_examples, convolutions):
@@ -60,16 +64,21 @@ def seed_table(args, counts):
           "| model | TF fast, 1 seed | JAX fast, 1 seed | "
           + " | ".join(f"JAX vectorized, {count}" + (f" ({form})" if len(forms) > 1 else "")
                        for count, form in columns) + " |\n|---|---|---|" + "---|" * len(columns))
+    devices = set()
     for name in MODELS:
         if args.only and not any(name.startswith(prefix) for prefix in args.only):
             continue
+        # A GPU machine set up from requirements-jax-gpu.txt has no TensorFlow: "—".
         rates = [1 / statistics.median(measure(name, "fast", args.epochs, args.train_examples,
                                                backend)["seconds"][1:])
-                 for backend in ("tensorflow", "jax")]
+                 if backends.installed(backend) else None for backend in ("tensorflow", "jax")]
         for count, form in columns:
             run = measure_vectorized(name, count, args.epochs, args.train_examples, form)
             rates.append(count / statistics.median(run["seconds"][1:]))
-        print(f"| {name} | " + " | ".join(f"{rate:.2f}" for rate in rates) + " |", flush=True)
+            devices.add(run["device"])
+        print(f"| {name} | " + " | ".join("—" if rate is None else f"{rate:.2f}"
+                                          for rate in rates) + " |", flush=True)
+    print(f"\nJAX device: {', '.join(sorted(devices))}")
 
 
 def main():
