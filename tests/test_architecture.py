@@ -2,7 +2,7 @@
 
 Layers, lowest first: shared (errors, registry, metrics, naming, native_stderr, backends) ← config
 ← data, models ← engine ← execution; store ← shared only; report ← store and shared
-only; cli on top. Read from the source with ``ast``, so it costs no imports.
+only; cli (with arguments and __main__) on top. Read from the source with ``ast``, so it costs no imports.
 """
 
 import ast
@@ -34,7 +34,7 @@ def layer(module):
     parts = module.split(".")
     if len(parts) == 1 or parts[1] in SHARED:
         return "shared"
-    return "cli" if parts[1] in ("cli", "__main__") else parts[1]
+    return "cli" if parts[1] in ("cli", "arguments", "__main__") else parts[1]
 
 
 def imports(path):

@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 
-from normexp import cli
+from normexp import arguments, cli
 from tests.conftest import TINY_STUDY, run_cli, write_config
 
 
@@ -109,8 +109,8 @@ def test_bad_command_line_values(tmp_path, capsys, flag, value):
 
 
 def test_seeds_take_ranges():
-    assert cli.seed_list("0-4,10") == [0, 1, 2, 3, 4, 10]
-    assert cli.seed_list("0-99") == list(range(100))
+    assert arguments.seed_list("0-4,10") == [0, 1, 2, 3, 4, 10]
+    assert arguments.seed_list("0-99") == list(range(100))
 
 
 def test_subprocess_shows_no_traceback_unless_debug(tmp_path):
