@@ -66,6 +66,11 @@ def run_command(argv, program):
               f"{stop.remaining} left. Resume with:\n  {program} {shlex.join(argv)}",
               file=sys.stderr)
         return 130
+    except ReportInterrupted:
+        again = argv if "--report-only" in argv else [*argv, "--report-only"]
+        print("\nInterrupted while writing the report; every finished run is stored. Write "
+              f"the report with:\n  {program} {shlex.join(again)}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("\nInterrupted before training started; nothing was lost.", file=sys.stderr)
         return 130
@@ -103,7 +108,7 @@ def run(args):
     runs = select_runs(study, args.only)
     if args.report_only:
         refresh_study_record(study, args.out)
-        print(study_report.build_report(args.out, study.name))
+        print(write_report(args.out, study.name))
         return 0
     if args.plan_seeds:
         print(seed_planner.plan_text(args.out, study_record(study)))
@@ -121,10 +126,21 @@ def run(args):
     with run_store.lock_study(args.out, study.name):
         run_store.write_study(args.out, study_record(study))
         train(study, runs, args)
-    summary = study_report.build_report(args.out, study.name)
+    summary = write_report(args.out, study.name)
     if not args.quiet:
         print(summary)
     return 0
+
+
+class ReportInterrupted(Exception):
+    """Ctrl-C while the report was written: unlike before training, runs may be new."""
+
+
+def write_report(out, name):
+    try:
+        return study_report.build_report(out, name)
+    except KeyboardInterrupt:
+        raise ReportInterrupted from None
 
 
 def refresh_study_record(study, out):

@@ -1,4 +1,5 @@
-"""User-facing errors: each becomes one line on stderr and exit code 2."""
+"""User-facing errors: each becomes one line on stderr and exit code 2 (bad input), or the
+class's own ``exit_code`` (1: the run failed, not the input)."""
 
 
 class NormexpError(Exception):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from normexp import arguments, cli
-from tests.conftest import TINY_STUDY, run_cli, write_config
+from tests.conftest import TINY_STUDY, run_cli, store_fake_study, write_config
 
 
 def one_line_error(capsys, argv):
@@ -159,3 +159,24 @@ def test_control_characters_in_a_key_keep_the_error_on_one_line(tmp_path, capsys
     path.write_text("variants: [{name: a}]\n? \"hid\\nden\\t\"\n: 3\n")  # found by the fuzzer
     err = one_line_error(capsys, ["--config", path])
     assert "'hid\\nden\\t': unknown key" in err
+
+
+@pytest.mark.parametrize("given", [["--report-only"], []])
+def test_ctrl_c_while_the_report_is_written_says_so_and_how_to_write_it(tmp_path, capsys,
+                                                                         monkeypatch, given):
+    data = {**TINY_STUDY, "report": {"tensorboard": False}}
+    _, out = store_fake_study(tmp_path, data)
+    config = write_config(tmp_path, data)
+
+    def interrupted(out, name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.study_report, "build_report", interrupted)
+    arguments_given = ["--config", str(config), "--out", str(out), *given]
+    assert cli.main(arguments_given) == 130   # without --report-only: every run is stored
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-2:] == ["Interrupted while writing the report; every finished run is stored. "
+                          "Write the report with:",
+                          f"  python run.py {' '.join(arguments_given[:4])} --report-only"]
+    assert len(list(out.glob("tiny/runs/*/seed_*/meta.json"))) == len(TINY_STUDY["seeds"]) * len(
+        TINY_STUDY["variants"])
