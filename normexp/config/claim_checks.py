@@ -8,7 +8,7 @@ that does not fit its direction, and a test that does not fit its metric or comp
 Judging claims from the store is ``normexp.report.claims``.
 """
 
-from normexp.config.schema import default_of, unknown_key_problem
+from normexp.config.schema import default_of, join, unknown_key_problem
 from normexp.errors import ConfigError
 from normexp.metrics import CLAIM_METRICS, claim_test
 
@@ -117,7 +117,7 @@ def check_minus(claim, variants, sweep, path, field):
                           "against_metric (two metrics of the same runs)")
     for key, value in claim.minus.items():
         if key not in MINUS_KEYS:
-            raise ConfigError(path, f"{field}.{key}", unknown_key_problem(key, MINUS_KEYS))
+            raise ConfigError(path, join(field, key), unknown_key_problem(key, MINUS_KEYS))
         if key in ("at", "against_at") and not isinstance(value, (dict, type(None))):
             raise ConfigError(path, f"{field}.{key}", f"must be a mapping of sweep keys to "
                               f"values, got {value!r}")

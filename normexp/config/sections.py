@@ -11,7 +11,7 @@ from normexp.backends import SUPPORTED
 from normexp.config.datasets import DATASETS, train_size
 from normexp.config.families import FAMILIES, MlpConfig, ModelSection
 from normexp.config.optimizers import OPTIMIZERS, schedule_problem
-from normexp.config.schema import field, in_registry, one_of, positive, unknown_key_problem
+from normexp.config.schema import field, in_registry, join, one_of, positive, unknown_key_problem
 from normexp.errors import ConfigError
 from normexp.metrics import CLAIM_TESTS, CURVE_METRICS
 from normexp.registry import unknown_name_message
@@ -199,7 +199,7 @@ def check_reference(variant, metrics, names, path):
         raise ConfigError(path, field_path, "must map a metric to {epoch: value}")
     for metric, by_epoch in metrics.items():
         if metric not in CURVE_METRICS:
-            raise ConfigError(path, f"{field_path}.{metric}", unknown_key_problem(
+            raise ConfigError(path, join(field_path, metric), unknown_key_problem(
                 metric, CURVE_METRICS))
         valid = isinstance(by_epoch, dict) and all(
             isinstance(epoch, int) and epoch > 0 and isinstance(value, (int, float))

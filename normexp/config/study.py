@@ -173,7 +173,7 @@ def expand_variants(entries, base, path):
             raise ConfigError(path, field_path, f"must be a mapping, got {schema.describe(entry)}")
         for key in entry:
             if key not in ("name", "description", *SECTIONS):
-                raise ConfigError(path, f"{field_path}.{key}", schema.unknown_key_problem(
+                raise ConfigError(path, schema.join(field_path, key), schema.unknown_key_problem(
                     key, ("name", "description", *SECTIONS)))
         name = entry.get("name")
         check_variant_name(name, seen, path, f"{field_path}.name")

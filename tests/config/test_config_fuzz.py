@@ -151,12 +151,10 @@ FIELD_NAMES = property_names(config_schema())
 
 
 def key_labels(key):
-    """How an error shows a key: as written, quoted when it has invisible characters.
-    (Unknown keys of a variant are shown as written even then, "variants[0]. " for a key
-    ' ': a bug reported with this test's rewrite, accepted here until it is fixed.)"""
+    """How an error shows a key: as written, quoted when it has invisible characters."""
     text = str(key)
     if not text or not text.isprintable() or text.strip() != text:
-        return (repr(text), text)
+        return (repr(text),)
     return (text,)
 
 

@@ -1,10 +1,14 @@
 """A near-miss value gets "did you mean", as a near-miss key does: one line, exit 2."""
 
+import copy
+
 import pytest
 
 from normexp import cli
+from normexp.config.study import load_study
+from normexp.errors import ConfigError
 from normexp.registry import closest, edit_distance
-from tests.conftest import write_config
+from tests.conftest import TINY_STUDY, write_config
 
 BASE = {"variants": [{"name": "a"}]}
 
@@ -48,3 +52,21 @@ def test_a_single_typo_beats_a_longer_similar_name():
     # difflib alone prefers 'adamax' for 'adma'; one swapped pair away is 'adam'.
     assert closest("adma", ["adam", "adamax", "sgd"]) == "adam"
     assert closest("avg", ["max", "average", "none"]) == "average"
+
+
+@pytest.mark.parametrize("where, field", [
+    ("variant", "variants[0].' '"),
+    ("claim minus", "report.claims[0].minus.' '"),
+    ("reference curve", "report.reference.no_norm.' '")])
+def test_an_unknown_key_of_spaces_is_shown_quoted_wherever_it_is(tmp_path, where, field):
+    data = copy.deepcopy(TINY_STUDY)
+    if where == "variant":
+        data["variants"][0][" "] = 3
+    elif where == "claim minus":
+        data["report"]["claims"] = [{"id": "x", "claim": "t", "variant": "bn_after",
+                                     "against": "no_norm", "minus": {" ": 1}}]
+    else:
+        data["report"]["reference"] = {"no_norm": {" ": {1: 0.5}}}
+    with pytest.raises(ConfigError) as raised:
+        load_study(write_config(tmp_path, data))
+    assert raised.value.field == field, str(raised.value)
