@@ -27,6 +27,7 @@ from normexp.data import datasets
 from normexp.engine import jax_backend, trainer
 from normexp.engine.initial_states import InitialStates
 from normexp.metrics import TRAINING_METRICS
+from normexp.models import lowering
 
 
 EVALUATED_AT_ONCE = 10000
@@ -56,6 +57,8 @@ class VectorizedEpochs:
         self.single = jax_backend.CompiledEpochs(template.model, template.optimizer, batch_size,
                                                  splits.x_train, splits.y_train,
                                                  vectorized=True)
+        # Only a program with im2col convolutions validates in small calls on a CPU.
+        self.im2col = self.single.lowered and any(map(lowering.lowered, template.model.layers))
         self.state = stacked(initial_values(template, specs, len(splits.x_train)))
         self._epoch = jax.jit(jax.vmap(self.single._full_batches, in_axes=(0, None, None, 0)))
         self._step = jax.jit(jax.vmap(self.single._one_step, in_axes=(0, 0, 0)))
@@ -90,7 +93,7 @@ class VectorizedEpochs:
         CACHED_AT_ONCE for the im2col forms on a CPU."""
         seeds = len(jax.tree.leaves(self.state[0])[0])
         at_once = EVALUATED_AT_ONCE
-        if self.single.lowered and not jax_backend.on_gpu():
+        if self.im2col and not jax_backend.on_gpu():
             at_once = min(at_once, CACHED_AT_ONCE)
         return max(1, at_once // seeds)
 

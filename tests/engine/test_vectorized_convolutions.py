@@ -72,14 +72,17 @@ from normexp.config.study import load_study
 from normexp.data import datasets
 from normexp.engine import jax_backend, vectorized
 
-specs = load_study(sys.argv[1]).runs
+runs = load_study(sys.argv[1]).runs
 splits = datasets.load("mnist", "test", sys.argv[2])
-program = vectorized.VectorizedEpochs(specs, splits)
+mlp = vectorized.VectorizedEpochs([spec for spec in runs if spec.variant == "mlp"], splits)
+program = vectorized.VectorizedEpochs([spec for spec in runs if spec.variant == "cnn"], splits)
 on_a_cpu = program.chunk_examples(), program.evaluate(splits.x_val, splits.y_val)
+mlp_on_a_cpu = mlp.chunk_examples()
 jax_backend.on_gpu = lambda: True
 on_a_gpu = program.chunk_examples(), program.evaluate(splits.x_val, splits.y_val)
-print(json.dumps({"chunks": [on_a_cpu[0], on_a_gpu[0]], "validation": [
-    [list(map(float, side)) for side in result[1][:2]] for result in (on_a_cpu, on_a_gpu)]}))
+print(json.dumps({"chunks": [on_a_cpu[0], on_a_gpu[0]], "mlp_chunk": mlp_on_a_cpu,
+                  "validation": [[list(map(float, side)) for side in result[1][:2]]
+                                 for result in (on_a_cpu, on_a_gpu)]}))
 """
 
 
@@ -87,8 +90,11 @@ print(json.dumps({"chunks": [on_a_cpu[0], on_a_gpu[0]], "validation": [
 def test_a_cnn_validates_in_small_calls_on_a_cpu_with_the_same_numbers(tmp_path, tiny_data_dir):
     data = copy.deepcopy(TINY_STUDY)
     data.update(seeds=[0, 1, 2, 3], report={}, variants=[{"name": "cnn", "model": {
-        "family": "cnn", "hidden": None, "filters": [4], "dense": [8], "norm": "batch"}}])
+        "family": "cnn", "hidden": None, "filters": [4], "dense": [8], "norm": "batch"}},
+        {"name": "mlp", "model": {"norm": "layer"}}])
     result = script_result(CNN_CALLS, write_config(tmp_path, data), tiny_data_dir)
     assert result["chunks"] == [64, 2500]   # 128 validation images: 2 calls, then 1
+    # Matmuls only: large calls on a CPU too (calls of 256 made 128 MLP seeds 25x slower).
+    assert result["mlp_chunk"] == 2500
     for small_calls, one_call in zip(*result["validation"]):
         assert small_calls == pytest.approx(one_call, rel=1e-5)
