@@ -59,7 +59,7 @@ def check_probes(settings, path, prefix):
         raise ConfigError(path, field, f"probes read the layers of an MLP or a CNN; family "
                           f"{family!r} has none of them (use family mlp or cnn, or turn the "
                           f"probes off)")
-    for name in sorted(probes.switched_on(), key=ProbeConfig.NAMES.index):
+    for name in probes.switched_on():
         if name not in FAMILY_PROBES[family]:
             raise ConfigError(path, schema.join(field, name),
                               f"is not available for family {family!r}, which has only "

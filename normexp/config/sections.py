@@ -66,8 +66,8 @@ class ProbeConfig:
         return any(getattr(self, name) for name in self.NAMES)
 
     def switched_on(self):
-        """The names of the probes this config records."""
-        return {name for name in self.NAMES if getattr(self, name)}
+        """The names of the probes this config records, in ``NAMES`` order."""
+        return tuple(name for name in self.NAMES if getattr(self, name))
 
 
 @dataclasses.dataclass(frozen=True)

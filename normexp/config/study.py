@@ -20,8 +20,8 @@ from normexp.config import schema
 from normexp.config.files import display_path, read_yaml, resolve_path
 from normexp.errors import ConfigError
 from normexp.naming import condition_folder
-from normexp.config.sections import (ProbeConfig, ReportConfig, RunSettings, check_report, fingerprint_view,
-                              settings_to_dict)
+from normexp.config.sections import (ProbeConfig, ReportConfig, RunSettings, check_report,
+                                     fingerprint_view, settings_to_dict)
 
 SECTIONS = ("data", "train", "model")
 # Fields given as {name: ..., **arguments}, where a bare string is shorthand for the name.

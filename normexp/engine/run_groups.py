@@ -47,10 +47,10 @@ def train_together(specs, data_dir, on_epoch):
     try:
         return vectorized.train_seeds(specs, data_dir, on_epoch)
     except Exception as error:
-        if not out_of_memory(error):
-            raise
         if len(specs) == 1:
             raise_if_out_of_memory(error, specs[0])
+        if not out_of_memory(error):
+            raise
     half = len(specs) // 2
     return (train_together(specs[:half], data_dir, on_epoch)
             + train_together(specs[half:], data_dir, on_epoch))

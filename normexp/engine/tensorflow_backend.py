@@ -219,7 +219,7 @@ def on_gpu():
 def lowered_forward(model):
     """``model``'s forward pass with its conv and pooling layers in their lowered form
     (``model`` itself when it has none: the same program, bit for bit)."""
-    if not isinstance(model, keras.Sequential) or not any(map(lowering.lowered, model.layers)):
+    if not isinstance(model, keras.Sequential) or not lowering.lowers_any(model):
         return model
     return lambda inputs, training: lowering.forward(model, inputs, training)
 

@@ -58,7 +58,7 @@ class VectorizedEpochs:
                                                  splits.x_train, splits.y_train,
                                                  vectorized=True)
         # Only a program with im2col convolutions validates in small calls on a CPU.
-        self.im2col = self.single.lowered and any(map(lowering.lowered, template.model.layers))
+        self.im2col = self.single.lowered and lowering.lowers_any(template.model)
         self.state = stacked(initial_values(template, specs, len(splits.x_train)))
         self._epoch = jax.jit(jax.vmap(self.single._full_batches, in_axes=(0, None, None, 0)))
         self._step = jax.jit(jax.vmap(self.single._one_step, in_axes=(0, 0, 0)))

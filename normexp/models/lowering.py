@@ -98,6 +98,11 @@ def lowered(layer):
     return form if applies is not None and applies(layer) else None
 
 
+def lowers_any(model):
+    """True when some layer of ``model`` (a conv or a pooling) has a lowered form."""
+    return any(map(lowered, model.layers))
+
+
 def covers(model):
     """True when ``model`` is a ``Sequential`` whose every conv and pooling layer is lowered."""
     if not isinstance(model, keras.Sequential):
